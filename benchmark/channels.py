@@ -157,6 +157,11 @@ def _load(spec: str) -> type[Channel]:
 _registry: dict[str, type[Channel]] | None = None
 
 
+def _warn_unloadable(spec: str, exc: BaseException) -> None:
+    logging.getLogger("servicebench").warning("channel %s could not be loaded: %s: %s",
+                                              spec, type(exc).__name__, exc)
+
+
 def registry() -> dict[str, type[Channel]]:
     """All channel classes by name: built-ins first, then entry points."""
     global _registry
@@ -165,8 +170,14 @@ def registry() -> dict[str, type[Channel]]:
         for spec in BUILTIN_CHANNELS:
             try:
                 cls = _load(spec)
-            except (ImportError, AttributeError):
-                continue  # a built-in not shipped in this build
+            except ModuleNotFoundError as exc:
+                if exc.name and spec.split(":")[0].startswith(exc.name):
+                    continue  # a built-in channel not shipped in this build
+                _warn_unloadable(spec, exc)
+                continue
+            except Exception as exc:  # noqa: BLE001 - one broken channel must not stop others
+                _warn_unloadable(spec, exc)
+                continue
             found[cls.name] = cls
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             try:

@@ -7,6 +7,7 @@ written as ``${VAR}`` in the file and come from the environment or a ``.env`` be
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -23,7 +24,9 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from .channels import get_channel, registry
 from .errors import Problem, StudyError
-from .schema import study_schema
+from .schema import DURATION, study_schema
+
+PATTERN_HINTS = {DURATION["oneOf"][0]["pattern"]: "a duration such as 90s, 30m, 48h or 7d"}
 
 STUDY_FILE = "study.yaml"
 VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -205,13 +208,22 @@ def _schema_message(err: jsonschema.ValidationError) -> tuple[Path_, str]:
     if err.validator == "enum":
         return path, f"{err.instance!r} is not allowed; use one of {err.validator_value}"
     if err.validator == "type":
-        return path, f"expected {err.validator_value}, got {type(err.instance).__name__}"
+        got = type(err.instance).__name__
+        hint = ""
+        if "string" in str(err.validator_value) and isinstance(err.instance, bool | int | float):
+            hint = f"; YAML read {err.instance!r} as a {got}: put the text in quotes"
+        return path, f"expected {err.validator_value}, got {got}{hint}"
     if err.validator == "pattern":
         hint = err.schema.get("description", f"must match {err.validator_value}")
         return path, f"{err.instance!r}: {hint}"
     if err.validator in ("oneOf", "anyOf"):
-        hint = err.schema.get("description", "value has the wrong form")
-        return path, f"{err.instance!r}: {hint}"
+        for sub in err.validator_value:
+            if sub.get("pattern") in PATTERN_HINTS:
+                return path, f"{err.instance!r} is not {PATTERN_HINTS[sub['pattern']]}"
+        hint = err.schema.get("description", "")
+        best = jsonschema.exceptions.best_match(err.context) if err.context else None
+        detail = best.message if best is not None else "the value has the wrong form"
+        return path, f"{detail}" + (f" (expected: {hint})" if hint else "")
     return path, err.message
 
 
@@ -243,18 +255,23 @@ def load_study(folder: Path | str, environ: dict[str, str] | None = None,
         _line_map(node, (), lines)
     col = _Collector(file, lines)
 
-    validator = jsonschema.Draft202012Validator(
-        study_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-    for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        path, msg = _schema_message(err)
-        col.add(path, msg)
-
     env = dict(dotenv_values(folder / ".env")) if (folder / ".env").exists() else {}
     env.update(os.environ if environ is None else environ)
     secrets: set[str] = set()
     resolved = _interpolate(data, (), env, col, secrets, require_secrets)
+
+    validator = jsonschema.Draft202012Validator(
+        study_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    for err in validator.iter_errors(resolved):
+        if isinstance(err.instance, str) and "${" in err.instance:
+            continue  # an unset variable, reported above
+        if err.validator == "format" and err.validator_value == "email":
+            continue  # reported by the stricter check in _semantic_checks
+        path, msg = _schema_message(err)
+        col.add(path, msg)
     _semantic_checks(resolved, col)
     if col.problems:
+        col.problems.sort(key=lambda p: (p.line or 0, p.key))
         n = len(col.problems)
         raise StudyError(f"{file}: {n} problem{'s' if n > 1 else ''} found", col.problems)
     return _build(folder, resolved, secrets)
@@ -280,7 +297,7 @@ def _interpolate(value: Any, path: Path_, env: dict[str, str | None], col: _Coll
             if require:
                 col.add(path, f"${{{name}}} is not set; export {name}=... or put it in .env "
                               "beside study.yaml")
-            return ""
+            return m.group(0)  # left as written; checks skip values with ${...}
         secrets.add(val)
         return val
 
@@ -300,8 +317,8 @@ def _semantic_checks(data: dict[str, Any], col: _Collector) -> None:
     for section in ("personas", "scenarios", "companies"):
         dup_ids(section)
     for i, p in enumerate(data.get("personas") or []):
-        if isinstance(p, dict) and isinstance(p.get("email"), str) and not EMAIL_RE.match(
-                p["email"]):
+        if isinstance(p, dict) and isinstance(p.get("email"), str) and "${" not in p[
+                "email"] and not EMAIL_RE.match(p["email"]):
             col.add(("personas", i, "email"), f"{p['email']!r} is not an email address")
     known = registry()
     company_channels: set[str] = set()
@@ -311,7 +328,7 @@ def _semantic_checks(data: dict[str, Any], col: _Collector) -> None:
             continue
         for name, cfg in chans.items():
             company_channels.add(name)
-            if name in known:
+            if name in known and "${" not in json.dumps(cfg):
                 for msg in known[name].validate_target(cfg):
                     col.add(("companies", i, "channels", name), msg)
     for i, s in enumerate(data.get("scenarios") or []):

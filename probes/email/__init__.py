@@ -28,7 +28,7 @@ _SERVER = {
     "required": ["host"],
     "properties": {
         "host": {"type": "string"},
-        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "port": {"type": ["integer", "string"], "description": "port number, or ${VAR}"},
         "security": {"enum": ["starttls", "tls", "none"]},
         "username": {"type": "string"},
         "password": {"type": "string", "description": "write ${VAR}: secrets come from the "
@@ -110,6 +110,9 @@ class EmailChannel(Channel):
             c = self.mailbox.get(part) or {}
             if not c.get("host"):
                 raise NotConfigured(f"email: mailbox.{part}.host is empty")
+            if not str(c.get("port", "0")).isdigit():
+                raise NotConfigured(f"email: mailbox.{part}.port {c.get('port')!r} is not a "
+                                    "port number")
             if c.get("username") and not c.get("password"):
                 raise NotConfigured(f"email: mailbox.{part}.password is empty; set the "
                                     "variable it names in the environment or .env")

@@ -96,7 +96,7 @@ def send_message(s: SmtpSettings, sender: str, recipients: list[str], data: byte
             code, resp = conn.docmd("DATA")
             if code != 354:
                 raise smtplib.SMTPDataError(code, resp)
-            payload = re.sub(rb"(?m)^\.", b"..", smtplib._fix_eols(data))  # type: ignore[attr-defined]
+            payload = re.sub(rb"(?m)^\.", b"..", re.sub(rb"\r\n|\r|\n", b"\r\n", data))
             if not payload.endswith(b"\r\n"):
                 payload += b"\r\n"
             data_sent = True
