@@ -50,10 +50,12 @@ def run_demo(out: Path, *, speed: float | None = None, forms: bool = True,
         shutil.rmtree(study_dir)
     study_dir.mkdir(parents=True)
     if forms:
-        from .browser import find_chromium_or_none
+        from .browser import BrowserMissing, find_chromium
 
-        if find_chromium_or_none() is False:
-            echo("No Chromium found: the demo runs email only (install chromium for forms).")
+        try:
+            find_chromium()
+        except BrowserMissing as exc:
+            echo(f"No browser for the web-form part, so the demo runs email only: {exc}")
             forms = False
     text = _demo_study_text()
     (study_dir / STUDY_FILE).write_text(text if forms else _email_only(text), encoding="utf-8")

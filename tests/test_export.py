@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+
+import openpyxl
+import pytest
+from conftest_data import at, make_study, populate
+
+from benchmark.errors import ServicebenchError
+from benchmark.export import PROBE_LEAD, XLSX_NAME, export_tables
+from benchmark.metrics import CHANNEL_COLUMNS, COMPANY_COLUMNS
+
+NOW = at(10 * 24)
+SECRET = "S3cr3t-Imap-Pa55word"
+
+
+@pytest.fixture()
+def data(tmp_path):
+    study, store = make_study(tmp_path / "study")
+    study.settings = {"mailbox": {"imap": {"host": "imap.example.org", "password": SECRET}}}
+    ids = populate(store)
+    yield study, store, ids
+    store.close()
+
+
+def read_csv(path) -> list[dict[str, str]]:  # noqa: ANN001
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_csv_files_and_columns(data, tmp_path) -> None:
+    study, store, ids = data
+    paths = export_tables(study, store, "csv", tmp_path / "out", now=NOW)
+    assert [p.name for p in paths] == ["probes.csv", "companies.csv", "channels.csv"]
+    with open(paths[0], encoding="utf-8") as fh:
+        header = next(csv.reader(fh))
+    assert header[: len(PROBE_LEAD)] == PROBE_LEAD
+    for col in ("probe_id", "state", "acknowledged", "checklist_coverage", "evidence",
+                "personal_salutation", "observed_seconds", "window_ends_at"):
+        assert col in header
+    rows = {int(r["probe_id"]): r for r in read_csv(paths[0])}
+    first = rows[ids["acme"][0]]
+    assert first["company"] == "Acme GmbH" and first["scenario"] == "refund"
+    assert first["persona"] == "lena"
+    assert first["sent_at"] == "2026-03-02T08:00:00.000+00:00"  # UTC ISO
+    assert first["first_human_reply_at"] == "2026-03-02T10:30:00.000+00:00"
+    assert float(first["seconds_to_first_human_reply"]) == 9000.0
+    assert first["kinds"] == "automated,human" and first["censored"] == "False"
+    assert first["checklist_found"] == "period;label;refund"
+    assert first["evidence"].count(";") == 1
+    failed = rows[ids["bolt"][1]]
+    assert failed["state"] == "failed" and failed["sent_at"] == "" and failed["censored"] == ""
+    companies = read_csv(paths[1])
+    assert list(companies[0]) == COMPANY_COLUMNS
+    cora = next(r for r in companies if r["company_id"] == "cora" and r["channel"] == "all")
+    assert cora["median_human_seconds"] == "" and cora["rank"] == "3"
+    assert list(read_csv(paths[2])[0]) == CHANNEL_COLUMNS
+
+
+def test_xlsx_workbook(data, tmp_path) -> None:
+    study, store, ids = data
+    paths = export_tables(study, store, "xlsx", tmp_path / "x", now=NOW)
+    assert [p.name for p in paths] == [XLSX_NAME]
+    wb = openpyxl.load_workbook(paths[0])
+    assert wb.sheetnames == ["probes", "companies", "channels"]
+    ws = wb["probes"]
+    header = [c.value for c in ws[1]]
+    assert header[: len(PROBE_LEAD)] == PROBE_LEAD
+    row = [c.value for c in ws[2]]
+    sent = row[header.index("sent_at")]
+    assert isinstance(sent, datetime) and sent.tzinfo is None
+    assert sent == datetime(2026, 3, 2, 8, 0)  # UTC, tz-naive
+    assert row[header.index("checklist_found")] == "period;label;refund"
+    assert [c.value for c in wb["companies"][1]] == COMPANY_COLUMNS
+    assert [c.value for c in wb["channels"][1]] == CHANNEL_COLUMNS
+
+
+def test_exports_never_contain_settings(data, tmp_path) -> None:
+    study, store, _ = data
+    paths = export_tables(study, store, "csv", tmp_path / "c", now=NOW)
+    paths += export_tables(study, store, "xlsx", tmp_path / "c", now=NOW)
+    for path in paths:
+        if path.suffix == ".csv":
+            text = path.read_text(encoding="utf-8")
+        else:
+            wb = openpyxl.load_workbook(path)
+            text = " ".join(str(c.value) for ws in wb for r in ws.iter_rows() for c in r)
+        assert SECRET not in text and "imap.example.org" not in text
+
+
+def test_bad_format(data, tmp_path) -> None:
+    study, store, _ = data
+    with pytest.raises(ServicebenchError):
+        export_tables(study, store, "json", tmp_path, now=NOW)
