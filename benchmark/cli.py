@@ -380,3 +380,7 @@ def demo(out: Path, speed: float | None, no_forms: bool) -> None:
 def main() -> None:
     cli(prog_name="servicebench")
 
+
+
+if __name__ == "__main__":
+    main()

@@ -298,10 +298,21 @@ def _interpolate(value: Any, path: Path_, env: dict[str, str | None], col: _Coll
                 col.add(path, f"${{{name}}} is not set; export {name}=... or put it in .env "
                               "beside study.yaml")
             return m.group(0)  # left as written; checks skip values with ${...}
-        secrets.add(val)
+        if _looks_secret(name, path):
+            secrets.add(val)
         return val
 
     return VAR_RE.sub(sub, value)
+
+
+SECRET_WORDS = ("pass", "secret", "token", "key", "credential", "auth", "bearer", "cookie")
+
+
+def _looks_secret(variable: str, path: Path_) -> bool:
+    """Values of variables named like secrets, or put in secret-looking keys, are redacted
+    everywhere (logs, errors, reports). Ports and host names are not."""
+    names = [variable.lower()] + [str(p).lower() for p in path[-1:]]
+    return any(w in n for n in names for w in SECRET_WORDS)
 
 
 def _semantic_checks(data: dict[str, Any], col: _Collector) -> None:
