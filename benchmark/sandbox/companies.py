@@ -139,11 +139,11 @@ def write_vague(inq: Inquiry, co: SandboxCompany, at: datetime) -> EmailMessage:
     if co.language == "de":
         text = ("Sehr geehrte Damen und Herren,\n\nvielen Dank für Ihr Interesse. Antworten auf "
                 "häufige Fragen finden Sie in unserem Hilfebereich. Gern sind wir auch telefonisch "
-                f"für Sie da.\n\nMit freundlichen Grüßen\nIhr {co.name} Team")
+                f"für Sie da.\n\nMit freundlichen Grüßen\n{co.agent}\nIhr {co.name} Team")
     else:
         text = ("Dear customer,\n\nthank you for contacting us. You will find answers to many "
                 "questions in our help centre. We are also happy to help you by phone.\n\n"
-                f"Best regards\nYour {co.name} team")
+                f"Best regards\n{co.agent}\nYour {co.name} team")
     msg.set_content(text)
     return msg
 

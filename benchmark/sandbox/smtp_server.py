@@ -7,6 +7,7 @@ acceptance time. ``hold_seconds`` delays that answer, to test a client killed mi
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
 import threading
@@ -22,6 +23,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from ..clock import Clock
+
+# Plain AUTH on loopback is what a local sandbox is for; aiosmtpd warns on every session.
+warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 
 @dataclass
@@ -106,10 +111,7 @@ class SandboxSMTPServer:
             kwargs["tls_context"] = starttls_context
         if ssl_context is not None:
             kwargs["ssl_context"] = ssl_context
-        with warnings.catch_warnings():
-            # plain AUTH on loopback is what a local sandbox is for
-            warnings.simplefilter("ignore", UserWarning)
-            self._controller = self._make_controller(kwargs)
+        self._controller = self._make_controller(kwargs)
         self._lock = threading.Lock()
 
     def _make_controller(self, kwargs: dict[str, Any]) -> Controller:
