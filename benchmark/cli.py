@@ -341,6 +341,38 @@ def export(folder: Path, fmt: str, out: Path | None) -> None:
         click.echo(f"Wrote {p}")
 
 
+@cli.command("probe-form")
+@click.argument("url")
+@click.option("--study", "study_folder", type=click.Path(path_type=Path),
+              help="Take persona and scenario from this study.")
+@click.option("--persona", help="Persona id (with --study; default: the first).")
+@click.option("--scenario", help="Scenario id (with --study; default: the first).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=".",
+              show_default=True, help="Where to write the screenshot and mapping.")
+@click.option("--timeout", type=float, default=45.0, show_default=True,
+              help="Seconds to wait for the page.")
+@json_option
+@handle_errors
+def probe_form(url: str, study_folder: Path | None, persona: str | None, scenario: str | None,
+               out: Path, timeout: float, as_json: bool) -> None:
+    """Open a contact form, fill it and screenshot it, and print the field mapping and why.
+    Nothing is submitted."""
+    from probes.webform.report import probe_form as do_probe_form
+
+    p = s = None
+    if study_folder is not None:
+        study = _load(study_folder, require_secrets=False)
+        try:
+            p = study.persona(persona) if persona else study.personas[0]
+            s = study.scenario(scenario) if scenario else study.scenarios[0]
+        except StopIteration:
+            raise StudyError(f"no persona {persona!r} or scenario {scenario!r} in "
+                             f"{study.file}") from None
+    report = do_probe_form(url, p, s, out, timeout=timeout)
+    click.echo(json.dumps(report.mapping(), indent=2, ensure_ascii=False) if as_json
+               else report.text())
+
+
 # -- sandbox and demo ----------------------------------------------------------------------
 @cli.command()
 @click.option("--folder", type=click.Path(file_okay=False, path_type=Path),

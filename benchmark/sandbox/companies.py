@@ -185,9 +185,11 @@ def write_new_thread(inq: Inquiry, co: SandboxCompany, at: datetime) -> EmailMes
     """A helpdesk that answers in a new thread from another address, quoting the inquiry,
     and (as some do) to the customer's address without its +tag."""
     msg = write_human(inq, co, at)
-    del msg["In-Reply-To"], msg["References"], msg["From"], msg["Subject"], msg["To"]
-    local, _, domain = inq.reply_to.partition("@")
-    msg["To"] = f"{local.split('+')[0]}@{domain}"
+    del msg["In-Reply-To"], msg["References"], msg["From"], msg["Subject"]
+    if inq.channel == "email":
+        del msg["To"]
+        local, _, domain = inq.reply_to.partition("@")
+        msg["To"] = f"{local.split('+')[0]}@{domain}"
     msg["From"] = formataddr((co.agent, f"help@{co.domain}"))
     msg["Subject"] = f"[#{random.Random(inq.subject).randint(1000, 9999)}] {inq.subject}"
     return msg

@@ -83,7 +83,7 @@ class HttpError(Exception):
 class _Fault:
     method: str
     path_re: re.Pattern[str]
-    mode: str  # drop | hang | 500 | 502 | 503 | 504
+    mode: str  # drop | hang | an HTTP status such as 400, 500, 503
     delay: float
     count: int
 
@@ -179,8 +179,8 @@ class _BaseServer:
                   count: int = 1) -> None:
         """Make the next ``count`` ``method`` requests to paths matching regex ``path`` fail:
         ``drop`` processes the request and closes the connection without an answer, ``hang``
-        processes it and answers only after ``delay`` seconds, ``500``/``502``/``503``/``504``
-        answer that status without processing."""
+        processes it and answers only after ``delay`` seconds; an HTTP status (``"400"``,
+        ``"503"``...) answers that status without processing."""
         with self.lock:
             self._faults.append(_Fault(method.upper(), re.compile(path), mode, delay, count))
 
@@ -204,7 +204,7 @@ class _BaseServer:
             self.requests.append(req)
             fault = self._take_fault(req)
             limited = self._take_rate_rule(req)
-        if fault is not None and fault.mode in ("500", "502", "503", "504"):
+        if fault is not None and fault.mode.isdigit():
             self._send(h, int(fault.mode), {"error": f"injected {fault.mode}"}, {})
             return
         if limited is not None:
@@ -403,6 +403,15 @@ class MastodonAPIServer(_BaseServer):
     def delete(self, status_id: str) -> None:
         with self.lock:
             self.statuses[status_id].deleted = True
+
+    def mentions_of(self, handle: str, since_id: str | None = None) -> list[dict[str, Any]]:
+        """Statuses mentioning ``handle`` (what a company would see), oldest first."""
+        with self.lock:
+            acct = self._find_account(handle, required=True)
+            return [self._status_json(s, acct.id) for s in sorted(  # type: ignore[union-attr]
+                self.statuses.values(), key=lambda s: int(s.id))
+                if acct.id in s.mentions and not s.deleted  # type: ignore[union-attr]
+                and (since_id is None or int(s.id) > int(since_id))]
 
     def statuses_of(self, handle: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -866,6 +875,23 @@ class XAPIServer(_BaseServer):
     def delete(self, tweet_id: str) -> None:
         with self.lock:
             self.tweets[tweet_id].deleted = True
+
+    def mentions_of(self, username: str, since_id: str | None = None) -> list[dict[str, Any]]:
+        """Posts mentioning ``username`` (what a company would see), oldest first."""
+        with self.lock:
+            u = self._user(username)
+            return [self._tweet_json(t, ["created_at", "author_id", "conversation_id"])
+                    for t in sorted(self.tweets.values(), key=lambda t: int(t.id))
+                    if u.id in t.mentions and not t.deleted
+                    and (since_id is None or int(t.id) > int(since_id))]
+
+    def dms_to(self, username: str) -> list[dict[str, Any]]:
+        """Direct messages received by ``username``, oldest first."""
+        with self.lock:
+            u = self._user(username)
+            return [self._dm_json(e, ["created_at", "sender_id", "dm_conversation_id"])
+                    for e in sorted(self.dms.values(), key=lambda e: int(e.id))
+                    if u.id in e.participants and e.sender_id != u.id]
 
     def tweets_of(self, username: str) -> list[dict[str, Any]]:
         with self.lock:

@@ -17,6 +17,7 @@ Missing required fields or a filled honeypot get 400/422 or the builder's error 
 
 from __future__ import annotations
 
+import email.utils
 import html
 import json
 import re
@@ -24,6 +25,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable
+from datetime import UTC
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -103,10 +105,13 @@ def check(spec: dict[str, Any], fields: Fields) -> list[tuple[str, str]]:
 
 class FormServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, forms_dir: Path | str | None = None,
-                 on_submission: Callable[[str, Fields], None] | None = None) -> None:
+                 on_submission: Callable[[str, Fields, Any], None] | None = None,
+                 clock: Any = None) -> None:
         self.host, self.forms_dir = host, Path(forms_dir or FORMS_DIR)
         self.on_submission = on_submission
+        self.clock = clock  # the sandbox's clock; stamps accepted submissions
         self.submissions: list[tuple[str, Fields]] = []
+        self.accepted_at: list[Any] = []  # clock time of each accepted submission
         self.rejected: list[tuple[str, Fields, list[tuple[str, str]]]] = []
         self.hang_seconds = 120.0
         self._lock = threading.Lock()
@@ -147,11 +152,17 @@ class FormServer:
         path = self.forms_dir / f"{name}.html"
         return path.read_text(encoding="utf-8") if path.is_file() else None
 
-    def accept(self, name: str, fields: Fields) -> None:
+    def accept(self, name: str, fields: Fields) -> Any:
+        """Record an accepted submission; returns its time (the server's clock), which the
+        response's Date header carries, as a real web server's would."""
+        # whole seconds, as the Date header (and a web server's log) records it
+        stamp = self.clock.now().replace(microsecond=0) if self.clock else None
         with self._lock:
             self.submissions.append((name, fields))
+            self.accepted_at.append(stamp or time.time())
         if self.on_submission:
-            self.on_submission(name, fields)
+            self.on_submission(name, fields, stamp)
+        return stamp
 
 
 def _handler(server: FormServer) -> type[BaseHTTPRequestHandler]:
@@ -160,6 +171,15 @@ def _handler(server: FormServer) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, *args: Any) -> None:
             pass
+
+        stamp: Any = None  # time of the request being answered, on the server's clock
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            """The Date header: the sandbox clock's time, not the machine's."""
+            when = self.stamp or (server.clock.now() if server.clock else None)
+            if timestamp is None and when is not None:
+                return email.utils.format_datetime(when.astimezone(UTC), usegmt=True)
+            return super().date_time_string(timestamp)
 
         def send(self, status: int, body: str | bytes, ctype: str = "text/html; charset=utf-8",
                  headers: dict[str, str] | None = None) -> None:
@@ -194,6 +214,7 @@ def _handler(server: FormServer) -> type[BaseHTTPRequestHandler]:
             self.send(404, _page("Nicht gefunden", "<h1>404 Seite nicht gefunden</h1>"))
 
         def do_POST(self) -> None:  # noqa: N802
+            self.stamp = None
             path = urllib.parse.urlsplit(self.path).path
             parts = path.strip("/").split("/")
             length = int(self.headers.get("Content-Length") or 0)
@@ -217,7 +238,7 @@ def _handler(server: FormServer) -> type[BaseHTTPRequestHandler]:
                 with server._lock:
                     server.rejected.append((name, fields, problems))
                 return self._reject(reply, problems)
-            server.accept(name, fields)
+            self.stamp = server.accept(name, fields)
             msg = spec.get("success", "Vielen Dank! Ihre Nachricht wurde gesendet.")
             if reply == "redirect":
                 return self.send(303, "", headers={"Location": f"/thanks/{name}"})

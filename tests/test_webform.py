@@ -1,0 +1,496 @@
+"""The webform channel against real Chromium and the sandbox's FormServer on loopback.
+
+Assertions are on what the SERVER received. Sandbox forms (benchmark/sandbox/forms) and
+test-only forms (tests/forms, different markup) are both used.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmark import browser as browser_mod
+from benchmark.channels import ChannelEnv, OutcomeUnknown, ProbeContext, get_channel
+from benchmark.clock import SystemClock
+from benchmark.errors import NotConfigured, ProbeBlocked, ProbeError, StudyError
+from benchmark.sandbox.web import FormServer, check, email_of, form_spec, parse_body
+from benchmark.store import Store
+from benchmark.study import Persona, Scenario, load_study
+from probes.webform import WebformChannel, probe_form
+from probes.webform.choose import choose_option, choose_salutation
+from probes.webform.fields import FormInput
+
+TEST_FORMS = Path(__file__).parent / "forms"
+REPLY = "p-7f3a9c@replies.example.org"
+SUBJECT = "Frage zur Kündigung meines Vertrags"
+
+
+def _have_browser() -> bool:
+    try:
+        browser_mod.find_chromium()
+        return True
+    except NotConfigured:
+        return False
+
+
+browser = pytest.mark.skipif(not _have_browser(), reason="no Chromium installed")
+
+
+# -- fixtures -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sandbox() -> Any:
+    srv = FormServer().start()
+    srv.hang_seconds = 15
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def testforms() -> Any:
+    srv = FormServer(forms_dir=TEST_FORMS).start()
+    srv.hang_seconds = 15
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_session() -> Any:
+    from probes.webform.session import BrowserSession
+    s = BrowserSession()
+    yield s
+    s.close()
+
+
+def write_study(folder: Path, target: Any, phone: str = "+49 30 1234567",
+                timeout: float = 20) -> None:
+    target_yaml = json.dumps(target, ensure_ascii=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "study.yaml").write_text(textwrap.dedent(f"""\
+        study: {{id: wf-test, title: Webform test, language: de, timezone: Europe/Berlin}}
+        webform: {{timeout: {timeout}}}
+        personas:
+          - id: erika
+            name: Erika Mustermann
+            email: erika.mustermann@example.org
+            salutation: Frau
+            phone: "{phone}"
+            postcode: "10115"
+            city: Berlin
+            customer_number: K-4711
+            order_number: A-100234
+        scenarios:
+          - id: kuendigung
+            subject: {SUBJECT}
+            topic: Vertrag
+            body: |
+              Guten Tag,
+
+              wie kann ich meinen Vertrag kündigen, und welche Frist gilt dabei?
+
+              Mit freundlichen Grüßen
+              {{{{ persona.name }}}}
+        companies:
+          - id: acme
+            name: ACME GmbH
+            channels:
+              webform: {target_yaml}
+        """), encoding="utf-8")
+
+
+class Probe:
+    """A study in tmp_path, its store, the channel and one planned probe."""
+
+    def __init__(self, folder: Path, target: Any, session: Any = None, **kw: Any) -> None:
+        write_study(folder, target, **kw)
+        self.study = load_study(folder)
+        self.store = Store(folder)
+        self.clock = SystemClock()
+        self.env = ChannelEnv(self.study, self.store, self.clock)
+        self.channel = WebformChannel(self.env)
+        if session is not None:
+            self.channel.session = session
+        company, scenario = self.study.companies[0], self.study.scenarios[0]
+        persona = self.study.personas[0]
+        key = "acme|webform|kuendigung|erika|1"
+        self.store.upsert_planned_probe(
+            {"key": key, "company_id": "acme", "channel": "webform", "scenario_id": scenario.id,
+             "persona_id": persona.id, "wave": 1,
+             "target": WebformChannel.target_of(company.channels["webform"]),
+             "due_at": "2026-01-01T00:00:00+00:00"}, self.clock.now())
+        pid = self.store.one("SELECT id FROM probes WHERE key = ?", (key,))["id"]
+        self.pc = ProbeContext(
+            probe_id=pid, key=key, company=company, scenario=scenario, persona=persona,
+            target=company.channels["webform"], subject=scenario.subject,
+            body=self.study.render(scenario.body, persona, company, scenario),
+            reply_address=REPLY, message_id="<p-7f3a9c@servicebench>")
+
+    def evidence(self) -> dict[str, Path]:
+        return {r["kind"]: self.study.folder / r["path"] for r in self.store.evidence_for(
+            self.pc.probe_id)}
+
+
+def only(fields: dict[str, list[str]], name: str) -> str:
+    vals = fields.get(name, [])
+    assert len(vals) <= 1, (name, vals)
+    return vals[0] if vals else ""
+
+
+def assert_body(text: str) -> None:
+    assert "wie kann ich meinen Vertrag kündigen" in text
+    assert text.replace("\r\n", "\n").strip().endswith("Erika Mustermann")
+
+
+# What each form must have received: field -> exact value, or a check function.
+EXPECT: dict[str, dict[str, Any]] = {
+    "cf7": {"your-name": "Erika Mustermann", "your-email": REPLY, "your-subject": SUBJECT,
+            "thema": "Vertrag und Kündigung", "your-message": assert_body,
+            "acceptance-datenschutz": "1", "newsletter[]": "", "honeypot-323": ""},
+    "gravity": {"input_1.3": "Erika", "input_1.6": "Mustermann", "input_2": REPLY,
+                "input_3": "+49 30 1234567", "input_4": "K-4711", "input_5": "Konto",
+                "input_6": assert_body, "input_7.1": "1", "input_8": ""},
+    "hubspot": {"firstname": "Erika", "lastname": "Mustermann", "email": REPLY,
+                "inquiry_type": "contract", "message": assert_body, "company": "",
+                "LEGAL_CONSENT.processing": "true", "website": "",
+                "LEGAL_CONSENT.subscription_type_10841063": ""},
+    "zendesk": {"request[anonymous_requester_email]": REPLY, "request[subject]": SUBJECT,
+                "request[custom_fields][360001234567]": "vertrag_kuendigung",
+                "request[description]": assert_body,
+                "request[custom_fields][360009876543]": "K-4711"},
+    "placeholder": {"f1": "Erika", "f2": "Mustermann", "f3": REPLY, "f5": "10115",
+                    "f6": SUBJECT, "f7": assert_body, "f8": "", "f9": "ja", "f10": ""},
+    "iframe-inner": {"fullname": "Erika Mustermann", "email": REPLY, "order_ref": "A-100234",
+                     "topic": "Contract and cancellation", "message": assert_body,
+                     "privacy": "yes", "updates": ""},
+    "multistep": {"anliegen": "vertrag", "anrede": "Frau", "vorname": "Erika",
+                  "nachname": "Mustermann", "email": REPLY, "kundennummer": "K-4711",
+                  "nachricht": assert_body, "datenschutz": "1", "firma_hp": ""},
+    "jsinline": {"name": "Erika Mustermann", "mail": REPLY, "kategorie": "3", "fax": "",
+                 "text": assert_body, "dsgvo": "1", "werbung": ""},
+    "nonbutton": {"anrede": "Frau", "name": "Erika Mustermann", "email": REPLY,
+                  "plzort": "10115 Berlin", "homepage": "", "nachricht": assert_body,
+                  "einwilligung": "ja"},
+    "powermail": {"tx_powermail_pi1[field][anrede]": "Frau",
+                  "tx_powermail_pi1[field][vorname]": "Erika",
+                  "tx_powermail_pi1[field][name]": "Mustermann",
+                  "tx_powermail_pi1[field][email]": REPLY,
+                  "tx_powermail_pi1[field][emailwdh]": REPLY,
+                  "tx_powermail_pi1[field][plz]": "10115", "tx_powermail_pi1[field][ort]": "Berlin",
+                  "tx_powermail_pi1[field][anliegen]": "Kuendigung",
+                  "tx_powermail_pi1[field][nachricht]": assert_body,
+                  "tx_powermail_pi1[field][datenschutz][]": "akzeptiert",
+                  "tx_powermail_pi1[field][infopost][]": "",
+                  "tx_powermail_pi1[field][__hp]": ""},
+    "garden": {"email": REPLY, "summary": SUBJECT, "product_area": "Account & cancellation",
+               "order_id": "A-100234", "description": assert_body,
+               "contact_me_by_fax_only": ""},
+}
+SANDBOX = [("cf7", "cf7"), ("gravity", "gravity"), ("hubspot", "hubspot"),
+           ("zendesk", "zendesk"), ("placeholder", "placeholder"), ("iframe", "iframe-inner"),
+           ("multistep", "multistep"), ("jsinline", "jsinline"), ("nonbutton", "nonbutton")]
+
+
+def check_received(received: dict[str, list[str]], expect: dict[str, Any]) -> None:
+    for name, want in expect.items():
+        got = only(received, name)
+        if callable(want):
+            want(got)
+        else:
+            assert got == want, f"{name}: got {got!r}, want {want!r}"
+
+
+# -- the sandbox and test forms, submitted --------------------------------------------
+@browser
+@pytest.mark.browser
+@pytest.mark.parametrize("page,submitted_as", SANDBOX)
+def test_sandbox_form_submitted(tmp_path: Path, sandbox: Any, shared_session: Any, page: str,
+                                submitted_as: str) -> None:
+    p = Probe(tmp_path, sandbox.url(page), shared_session)
+    n = len(sandbox.submissions)
+    result = p.channel.send(p.pc)
+    # the send time is the site's own: the Date header of its answer to the submission
+    assert result.time_source == "http-date-header"
+    assert abs(result.sent_at.timestamp() - sandbox.accepted_at[n]) <= 1.0
+    new = sandbox.submissions[n:]
+    assert [name for name, _ in new] == [submitted_as]
+    fields = new[0][1]
+    assert email_of(fields) == REPLY
+    check_received(fields, EXPECT[submitted_as])
+    assert not check(form_spec(sandbox.page(submitted_as)), fields)
+    ev = p.evidence()
+    for kind in ("screenshot-before", "screenshot-after", "form-values", "form-result"):
+        assert ev[kind].is_file() and ev[kind].stat().st_size > 0, kind
+    assert "/webform/acme_webform_kuendigung_erika_1/" in str(ev["form-result"])
+    res = json.loads(ev["form-result"].read_text())
+    assert res["outcome"] == "success" and res["final_url"]
+    values = json.loads(ev["form-values"].read_text())
+    assert any(f["kind"] == "email" and f["value"] == REPLY for f in values["filled"])
+
+
+@browser
+@pytest.mark.browser
+@pytest.mark.parametrize("page", ["powermail", "garden"])
+def test_test_only_form_submitted(tmp_path: Path, testforms: Any, shared_session: Any,
+                                  page: str) -> None:
+    p = Probe(tmp_path, testforms.url(page), shared_session)
+    n = len(testforms.submissions)
+    result = p.channel.send(p.pc)
+    assert result.sent_at <= p.clock.now()
+    new = testforms.submissions[n:]
+    assert len(new) == 1 and new[0][0] == page
+    check_received(new[0][1], EXPECT[page])
+
+
+@browser
+@pytest.mark.browser
+def test_send_time_is_confirmation_time(tmp_path: Path, sandbox: Any, shared_session: Any
+                                        ) -> None:
+    p = Probe(tmp_path, sandbox.url("jsinline"), shared_session)  # answers after 300 ms
+    before = p.clock.now()
+    result = p.channel.send(p.pc)
+    assert before < result.sent_at <= p.clock.now()
+    assert result.detail["confirmation"] == "Ihre Nachricht wurde erfolgreich versendet."
+
+
+# -- failures are honest --------------------------------------------------------------
+@browser
+@pytest.mark.browser
+@pytest.mark.parametrize("srv,page", [("sandbox", "recaptcha"), ("sandbox", "captcha"),
+                                      ("testforms", "turnstile")])
+def test_captcha_is_blocked_and_not_submitted(tmp_path: Path, request: Any, shared_session: Any,
+                                              srv: str, page: str) -> None:
+    server = request.getfixturevalue(srv)
+    p = Probe(tmp_path, server.url(page), shared_session)
+    n, r = len(server.submissions), len(server.rejected)
+    with pytest.raises(ProbeBlocked) as err:
+        p.channel.send(p.pc)
+    assert err.value.reason == "captcha"
+    assert err.value.detail["kind"] in ("recaptcha", "hcaptcha", "turnstile")
+    assert len(server.submissions) == n and len(server.rejected) == r
+    ev = p.evidence()
+    assert {"screenshot-before", "form-values", "form-result"} <= set(ev)
+    assert json.loads(ev["form-result"].read_text())["outcome"] == "captcha"
+
+
+@browser
+@pytest.mark.browser
+def test_server_side_validation_error(tmp_path: Path, testforms: Any, shared_session: Any
+                                      ) -> None:
+    p = Probe(tmp_path, testforms.url("validation"), shared_session, phone="")
+    n = len(testforms.rejected)
+    with pytest.raises(ProbeError) as err:
+        p.channel.send(p.pc)
+    assert not err.value.temporary and not isinstance(err.value, ProbeBlocked)
+    assert "Pflichtfeld" in str(err.value)
+    assert testforms.rejected[n][0] == "validation"
+    assert json.loads(p.evidence()["form-result"].read_text())["outcome"] == "validation"
+
+
+@browser
+@pytest.mark.browser
+def test_browser_validation_stops_before_submitting(tmp_path: Path, testforms: Any,
+                                                    shared_session: Any) -> None:
+    p = Probe(tmp_path, testforms.url("native-required"), shared_session, phone="")
+    n, r = len(testforms.submissions), len(testforms.rejected)
+    with pytest.raises(ProbeError, match="telefon") as err:
+        p.channel.send(p.pc)
+    assert not err.value.temporary
+    assert (len(testforms.submissions), len(testforms.rejected)) == (n, r)
+
+
+@browser
+@pytest.mark.browser
+def test_http_error(tmp_path: Path, testforms: Any, shared_session: Any) -> None:
+    p = Probe(tmp_path, testforms.url("server-error"), shared_session)
+    with pytest.raises(ProbeError, match="HTTP 500") as err:
+        p.channel.send(p.pc)
+    assert not err.value.temporary
+    assert json.loads(p.evidence()["form-result"].read_text())["status"] == 500
+
+
+@browser
+@pytest.mark.browser
+def test_nothing_happens(tmp_path: Path, testforms: Any, shared_session: Any) -> None:
+    p = Probe(tmp_path, testforms.url("dead-button"), shared_session, timeout=6)
+    with pytest.raises(ProbeError, match="nothing happened") as err:
+        p.channel.send(p.pc)
+    assert not err.value.temporary
+    assert "screenshot-after" in p.evidence()
+
+
+@browser
+@pytest.mark.browser
+def test_submitted_but_no_answer_is_outcome_unknown(tmp_path: Path, testforms: Any,
+                                                    shared_session: Any) -> None:
+    p = Probe(tmp_path, testforms.url("hang"), shared_session, timeout=4)
+    with pytest.raises(OutcomeUnknown, match="did not answer"):
+        p.channel.send(p.pc)
+    assert json.loads(p.evidence()["form-result"].read_text())["outcome"] == "unknown"
+
+
+@browser
+@pytest.mark.browser
+def test_page_that_never_loads_is_temporary(tmp_path: Path, shared_session: Any) -> None:
+    with socket.socket() as s:  # accepts connections, never answers
+        s.bind(("127.0.0.1", 0))
+        s.listen(8)
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/kontakt"
+        p = Probe(tmp_path, url, shared_session, timeout=3)
+        with pytest.raises(ProbeError) as err:
+            p.channel.send(p.pc)
+    assert err.value.temporary and "did not load" in str(err.value)
+    assert not isinstance(err.value, OutcomeUnknown)
+
+
+# -- dry run, probe-form, overrides ------------------------------------------------
+@browser
+@pytest.mark.browser
+def test_dry_run_fills_but_submits_nothing(tmp_path: Path, sandbox: Any, shared_session: Any
+                                           ) -> None:
+    p = Probe(tmp_path, sandbox.url("hubspot"), shared_session)
+    n, r = len(sandbox.submissions), len(sandbox.rejected)
+    facts = p.channel.dry_run(p.pc)
+    assert (len(sandbox.submissions), len(sandbox.rejected)) == (n, r)
+    kinds = {f["kind"]: f for f in facts["fields"]}
+    assert kinds["email"]["value"] == REPLY and kinds["consent"]["action"] == "check"
+    assert kinds["marketing"]["action"] == "leave"
+    assert facts["outcome"] is None and facts["submit_button"] == "input 'Submit'"
+    assert any("email ← reply address" in line for line in facts["why"])
+    assert p.evidence()["screenshot-before"].is_file()
+    assert "screenshot-after" not in p.evidence()
+
+
+@browser
+@pytest.mark.browser
+def test_probe_form_explains_the_mapping(tmp_path: Path, sandbox: Any) -> None:
+    persona = Persona(id="x", name="Max Muster", email="max@example.org", salutation="Herr")
+    scenario = Scenario(id="s", subject="Rechnung falsch", body="Meine Rechnung ist zu hoch.")
+    n = len(sandbox.submissions)
+    report = probe_form(sandbox.url("cf7"), persona, scenario, tmp_path / "out", timeout=20)
+    assert len(sandbox.submissions) == n
+    text = report.text()
+    assert ("email ← persona.email = 'max@example.org' (input type=email, label "
+            "'Ihre E-Mail-Adresse'") in text
+    assert "topic ← option = 'Rechnung'" in text
+    assert "marketing: left alone" in text
+    assert (tmp_path / "out" / "before.png").is_file()
+    assert report.filled["full_name"] == "Max Muster"
+
+
+@browser
+@pytest.mark.browser
+def test_study_overrides(tmp_path: Path, sandbox: Any, shared_session: Any) -> None:
+    target = {"url": sandbox.url("cf7"),
+              "fields": {"topic": {"label": "Thema", "choose": "Sonstiges"},
+                         "subject": {"selector": "input[name=your-subject]",
+                                     "value": "Kündigung Vertrag 4711"}},
+              "success": "Sie wurde gesendet"}
+    p = Probe(tmp_path, target, shared_session)
+    n = len(sandbox.submissions)
+    p.channel.send(p.pc)
+    fields = sandbox.submissions[n][1]
+    assert only(fields, "thema") == "Sonstiges"
+    assert only(fields, "your-subject") == "Kündigung Vertrag 4711"
+    assert only(fields, "your-email") == REPLY
+
+
+@browser
+@pytest.mark.browser
+def test_one_browser_fresh_context_and_close(tmp_path: Path, sandbox: Any) -> None:
+    p = Probe(tmp_path, sandbox.url("placeholder"), None)
+    p.channel.send(p.pc)
+    first = p.channel.session.browser()
+    p.channel.send(p.pc)
+    assert p.channel.session.browser() is first
+    assert first.contexts == []  # each probe's context is closed again
+    p.channel.close()
+    assert not first.is_connected()
+
+
+# -- no browser needed --------------------------------------------------------------
+def test_schema_and_targets(tmp_path: Path) -> None:
+    assert get_channel("webform") is WebformChannel
+    assert WebformChannel.validate_target("https://example.org/kontakt") == []
+    assert WebformChannel.validate_target({"url": "http://x.test/k", "fields": {
+        "message": "#anliegen", "topic": {"label": "Kategorie", "choose": "Vertrag"}}}) == []
+    assert WebformChannel.validate_target("ftp://example.org/")
+    assert WebformChannel.validate_target("kontakt.html")
+    assert WebformChannel.validate_target({"url": "https://x.test", "fields": {"foo": "#x"}})
+    assert WebformChannel.target_of({"url": "https://x.test/a"}) == "https://x.test/a"
+    write_study(tmp_path, {"url": "https://x.test/k", "success": "Danke",
+                           "fields": {"phone": False}})
+    assert load_study(tmp_path).companies[0].channels["webform"]["success"] == "Danke"
+    write_study(tmp_path, {"url": "https://x.test/k", "sucess": "typo"})
+    with pytest.raises(StudyError, match="webform"):
+        load_study(tmp_path)
+    write_study(tmp_path, "mailto:info@example.org")
+    with pytest.raises(StudyError, match="not a web address"):
+        load_study(tmp_path)
+
+
+def test_no_browser_is_not_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(browser_mod.CHROMIUM_ENV, raising=False)
+    monkeypatch.setattr(browser_mod, "playwright_chromium_installed", lambda: False)
+    monkeypatch.setattr(browser_mod, "system_chromium", lambda: None)
+    write_study(tmp_path, "https://example.org/kontakt")
+    env = ChannelEnv(load_study(tmp_path), Store(tmp_path), SystemClock())
+    with pytest.raises(NotConfigured, match="apt-get install chromium"):
+        WebformChannel(env).check_configured()
+    assert browser_mod.main([]) == 1
+    monkeypatch.setenv(browser_mod.CHROMIUM_ENV, str(tmp_path / "nope"))
+    with pytest.raises(NotConfigured, match="SERVICEBENCH_CHROMIUM"):
+        browser_mod.find_chromium()
+
+
+@browser
+@pytest.mark.browser
+def test_browser_check_command() -> None:
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "benchmark.browser", "--check"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "Chromium" in out.stdout
+
+
+def test_find_chromium_prefers_playwright_then_system(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(browser_mod.CHROMIUM_ENV, raising=False)
+    monkeypatch.setattr(browser_mod, "playwright_chromium_installed", lambda: True)
+    assert browser_mod.find_chromium() is None
+    monkeypatch.setattr(browser_mod, "playwright_chromium_installed", lambda: False)
+    monkeypatch.setattr(browser_mod, "system_chromium", lambda: "/usr/bin/chromium")
+    assert browser_mod.find_chromium() == "/usr/bin/chromium"
+
+
+def test_choosing_options() -> None:
+    fi = FormInput(persona=None, subject="Rechnung doppelt abgebucht", body="Hallo ...",
+                   email="a@b.c")
+    opts = [{"value": "", "text": "Bitte wählen"}, {"value": "1", "text": "Lieferung"},
+            {"value": "2", "text": "Rechnung & Zahlung"}, {"value": "3", "text": "Sonstiges"}]
+    assert choose_option(opts, fi)[0]["value"] == "2"
+    fi.subject = "Eine Frage"
+    assert choose_option(opts, fi)[0]["value"] == "3"  # the catch-all, never the placeholder
+    assert choose_option(opts, fi, "lieferung")[0]["value"] == "1"
+    assert choose_option(opts[:1], fi)[0] is None
+    sal = [{"value": "", "text": "--"}, {"value": "mr", "text": "Mr."},
+           {"value": "ms", "text": "Ms."}]
+    assert choose_salutation(sal, "Frau", True)[0]["value"] == "ms"
+    assert choose_salutation(sal, "", False)[0] is None
+
+
+def test_form_server_parses_what_builders_send() -> None:
+    assert parse_body("application/x-www-form-urlencoded", b"a=1&b=%C3%BC&a=2") == {
+        "a": ["1", "2"], "b": ["ü"]}
+    assert parse_body("application/json", json.dumps(
+        {"fields": [{"name": "email", "value": "x@y.z"}]}).encode()) == {"email": ["x@y.z"]}
+    body = (b"--XX\r\nContent-Disposition: form-data; name=\"msg\"\r\n\r\nK\xc3\xbcndigung\r\n"
+            b"--XX--\r\n")
+    assert parse_body("multipart/form-data; boundary=XX", body) == {"msg": ["Kündigung"]}
+    spec = {"required": ["email"], "honeypots": ["hp"]}
+    assert check(spec, {"email": ["a@b.cd"], "hp": [""]}) == []
+    assert check(spec, {"email": ["a@b.cd"], "hp": ["spam"]}) == [("hp", "spam")]
+    assert check(spec, {"email": [" "]})[0][0] == "email"
