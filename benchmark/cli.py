@@ -373,6 +373,101 @@ def probe_form(url: str, study_folder: Path | None, persona: str | None, scenari
                else report.text())
 
 
+@cli.command("log")
+@study_argument
+@click.option("--probe", "probe_ref", help="Probe id or key (company|channel|scenario|persona|"
+              "wave); asked for if missing.")
+@click.option("--started-at", help="When the contact began (ISO date-time, study time zone).")
+@click.option("--menu-at", help="When the phone menu answered (date-time or 14:05).")
+@click.option("--person-at", help="When a person answered (date-time or 14:05).")
+@click.option("--ended-at", help="When the contact ended (date-time or 14:05).")
+@click.option("--outcome", type=click.Choice(["answered", "gave_up", "no_connection"]),
+              help="How it ended.")
+@click.option("--attempts", type=int, default=1, show_default=True, help="Tries it took.")
+@click.option("--gave-up-after", type=float, help="With gave_up: minutes waited.")
+@click.option("--checklist", multiple=True, help="A fact id the person answered (repeatable).")
+@click.option("--notes", default="", help="Free text.")
+@click.option("--replace", is_flag=True, help="Replace an earlier log of this probe.")
+@click.option("--import", "import_csv", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="Import contacts from a CSV file instead.")
+@handle_errors
+def log_cmd(folder: Path, probe_ref: str | None, started_at: str | None, menu_at: str | None,
+            person_at: str | None, ended_at: str | None, outcome: str | None, attempts: int,
+            gave_up_after: float | None, checklist: tuple[str, ...], notes: str,
+            replace: bool, import_csv: Path | None) -> None:
+    """Record a manual contact (phone, chat, visit): asks for what is not given as options."""
+    from probes import manual
+
+    from .runner import plan
+
+    study = _load(folder, require_secrets=False)
+    store = _store(study)
+    clock = clock_from_env()
+    plan(study, store, clock.now())
+    if import_csv is not None:
+        n = manual.import_contacts_csv(study, store, import_csv, clock.now())
+        click.echo(f"Imported {n} contact(s) from {import_csv}.")
+        return
+    probe_id = _manual_probe(store, probe_ref)
+    row = store.probe(probe_id)
+    scenario = study.scenario(row["scenario_id"])
+
+    def when(value: str | None, what: str, day_of: Any, prompt: bool) -> Any:
+        while True:
+            if value is None and prompt:
+                value = click.prompt(f"{what} (ISO date-time or HH:MM, empty: none)",
+                                     default="", show_default=False)
+            try:
+                return manual.parse_contact_time(study, value or "", day_of, what)
+            except ValueError as exc:
+                if not prompt:
+                    raise StudyError(str(exc)) from None
+                click.echo(f"  {exc}")
+                value = None
+
+    interactive = started_at is None or outcome is None
+    start = when(started_at or (None if interactive else ""), "started at", None, interactive)
+    if start is None:
+        start = clock.now().astimezone(study.tz)
+    if outcome is None:
+        outcome = click.prompt("outcome", type=click.Choice(["answered", "gave_up",
+                                                             "no_connection"]))
+    menu = when(menu_at, "menu answered at", start, interactive and menu_at is None)
+    person = when(person_at, "person answered at", start,
+                  interactive and person_at is None and outcome == "answered")
+    end = when(ended_at, "ended at", start, interactive and ended_at is None)
+    items = list(checklist)
+    if interactive and outcome == "answered" and not items and scenario.expect:
+        click.echo("Checklist: " + ", ".join(f"{f.id} ({f.label})" for f in scenario.expect))
+        items = click.prompt("fact ids answered (comma separated)", default="",
+                             show_default=False).replace(",", " ").split()
+    if interactive and not notes:
+        notes = click.prompt("notes", default="", show_default=False)
+    manual.log_contact(study, store, probe_id, started_at=start, menu_at=menu,
+                       person_at=person, ended_at=end, outcome=outcome, attempts=attempts,
+                       gave_up_after_minutes=gave_up_after, checklist=items, notes=notes,
+                       now=clock.now(), replace=replace)
+    click.echo(f"Logged contact for probe {probe_id} ({row['key']}): {outcome}.")
+
+
+def _manual_probe(store: Any, ref: str | None) -> int:
+    from .channels import get_channel
+
+    manual_rows = [r for r in store.probes() if get_channel(r["channel"]).kind == "manual"]
+    if ref is None:
+        if not manual_rows:
+            raise StudyError("this study plans no manual contacts (phone, chat, visit)")
+        for r in manual_rows:
+            click.echo(f"  {r['id']:>4}  {r['state']:<8} {r['key']}  → {r['target']}")
+        ref = str(click.prompt("probe id", type=int))
+    if ref.isdigit():
+        return int(ref)
+    found = store.one("SELECT id FROM probes WHERE key = ?", (ref,))
+    if found is None:
+        raise StudyError(f"no probe {ref!r}; see: servicebench status")
+    return int(found["id"])
+
+
 # -- sandbox and demo ----------------------------------------------------------------------
 @cli.command()
 @click.option("--folder", type=click.Path(file_okay=False, path_type=Path),

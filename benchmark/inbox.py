@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from .clock import utc_iso
+from .clock import parse_utc, utc_iso
 from .mailparse import body_text, date_header, header, parse_message, received_dates
 from .matching import ProbeIndex
 from .store import Store
@@ -39,9 +39,11 @@ def ingest_email(study: Study, store: Store, index: ProbeIndex, raw: bytes, *, s
     ev = store.write_evidence(f"inbox/{evidence_name}", raw)
     msg = parse_message(raw)
     probe_id, rule, note = index.match(msg, raw)
-    probe_text, persona_name = None, None
+    probe_text, persona_name, sent_at = None, None, None
+    when, time_source = message_time(internaldate, msg)
     if probe_id is not None:
         probe = store.probe(probe_id)
+        sent_at = parse_utc(probe["sent_at"])
         detail = json.loads(probe["detail"] or "{}")
         probe_text = detail.get("body")
         try:
@@ -52,8 +54,9 @@ def ingest_email(study: Study, store: Store, index: ProbeIndex, raw: bytes, *, s
 
     cls = classify_message(raw, replies_to_probe=rule in ("in-reply-to", "references", "address",
                                                           "quote"),
-                           probe_text=probe_text, persona_name=persona_name)
-    when, time_source = message_time(internaldate, msg)
+                           probe_text=probe_text, persona_name=persona_name,
+                           response_seconds=(when - sent_at).total_seconds()
+                           if when and sent_at else None)
     reasons = list(cls.reasons)
     reasons.append(f"match: {rule or 'none'} ({note})")
     row = {

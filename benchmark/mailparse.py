@@ -17,7 +17,12 @@ def parse_message(raw: bytes) -> Message:
     try:
         return email.message_from_bytes(raw, policy=email.policy.default)
     except Exception:  # noqa: BLE001 - the stdlib parser has many failure modes on hostile input
+        pass
+    try:
         return email.message_from_bytes(raw, policy=email.policy.compat32)
+    except Exception:  # noqa: BLE001 - e.g. RecursionError on absurdly deep MIME nesting
+        head, _, _ = raw.partition(b"\r\n\r\n")
+        return email.message_from_bytes(head + b"\r\n\r\n", policy=email.policy.compat32)
 
 
 def header(msg: Message, name: str) -> str:

@@ -171,7 +171,17 @@ class Runner:
     def send_due(self, summary: RunSummary) -> None:
         due = self.due(self.clock.now())
         for n, row in enumerate(due, 1):
-            self._send_one(row, summary, f"[{n}/{len(due)}]")
+            if row["channel"] in self.channels:  # a channel may be disabled mid-run
+                self._send_one(row, summary, f"[{n}/{len(due)}]")
+
+    def disable(self, name: str, why: str, summary: RunSummary) -> None:
+        """Stop using a channel whose credentials stopped working; the rest goes on."""
+        ch = self.channels.pop(name, None)
+        if ch is not None:
+            ch.close()
+        self.skipped[name] = why
+        summary.skipped_channels[name] = why
+        self.progress(f"channel {name} disabled: {why}")
 
     def _send_one(self, row: Any, summary: RunSummary, counter: str) -> None:
         ch = self.channels[row["channel"]]
@@ -184,6 +194,12 @@ class Runner:
                               detail=json.dumps(detail, ensure_ascii=False))
         try:
             result = ch.send(pc)
+        except NotConfigured as exc:
+            # e.g. a revoked token: the peer refused us, so nothing was sent
+            msg = self.study.redact(str(exc))
+            self.store.transition(row["id"], "sending", "planned", self.clock.now(), error=msg)
+            self.disable(row["channel"], msg, summary)
+            return
         except ProbeBlocked as exc:
             summary.blocked += 1
             self.store.transition(row["id"], "sending", "blocked", self.clock.now(),
@@ -240,9 +256,14 @@ class Runner:
 
     # -- collecting ---------------------------------------------------------------------
     def collect(self, summary: RunSummary) -> None:
-        for name, ch in self.channels.items():
+        for name, ch in list(self.channels.items()):
             try:
                 stats = ch.collect()
+            except NotConfigured as exc:
+                msg = self.study.redact(str(exc))
+                summary.notes.append(f"{name}: collect: {msg}")
+                self.disable(name, msg, summary)
+                continue
             except ProbeError as exc:
                 msg = self.study.redact(str(exc))
                 summary.notes.append(f"{name}: collect: {msg}")

@@ -510,3 +510,10 @@ def import_contacts_csv(study: Study, store: Store, path: Path | str, now: datet
         except ServicebenchError as exc:
             raise ServicebenchError(f"{path}:{line}: {exc}") from exc
     return len(todo)
+
+
+def parse_contact_time(study: Study, value: str, day_of: datetime | None,
+                       what: str) -> datetime | None:
+    """A time the tester typed: ISO date-time (study time zone if no offset) or, given the
+    start, a time of day such as 14:05. Raises ValueError naming ``what``."""
+    return _parse_dt(study, value, day_of, what)
