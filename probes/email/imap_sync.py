@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import imaplib
 import re
-import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from benchmark.errors import ProbeError
+
+from .tls import client_context
 
 FETCH_BATCH = 25
 
@@ -40,24 +41,16 @@ class FetchedMail:
     raw: bytes
 
 
-def _tls_context(s: ImapSettings) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=s.ca_file) if s.ca_file else \
-        ssl.create_default_context()
-    if not s.verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
 def connect(s: ImapSettings) -> imaplib.IMAP4:
     try:
+        ctx = client_context(s.ca_file, s.verify)
         if s.security == "tls":
-            conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(s.host, s.port, ssl_context=_tls_context(s),
+            conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(s.host, s.port, ssl_context=ctx,
                                                     timeout=s.timeout)
         else:
             conn = imaplib.IMAP4(s.host, s.port, timeout=s.timeout)
             if s.security == "starttls":
-                conn.starttls(ssl_context=_tls_context(s))
+                conn.starttls(ssl_context=ctx)
     except (OSError, imaplib.IMAP4.error) as exc:
         raise ProbeError(f"cannot reach IMAP server {s.host}:{s.port}: {exc}",
                          temporary=True) from exc

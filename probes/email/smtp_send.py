@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 import smtplib
-import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from benchmark.channels import OutcomeUnknown
 from benchmark.errors import ProbeError
+
+from .tls import client_context
 
 # Gmail answers "250 2.0.0 OK  1732440000 a1-20020a...gsmtp": a Unix timestamp of acceptance.
 # The sandbox answers the same way with milliseconds. Other servers give no time.
@@ -49,15 +50,6 @@ def server_timestamp(response: str, around: datetime) -> datetime | None:
     return None
 
 
-def _tls_context(s: SmtpSettings) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=s.ca_file) if s.ca_file else \
-        ssl.create_default_context()
-    if not s.verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
 def _reply_text(resp: bytes | str) -> str:
     return resp.decode("utf-8", "replace") if isinstance(resp, bytes) else str(resp)
 
@@ -70,13 +62,13 @@ def send_message(s: SmtpSettings, sender: str, recipients: list[str], data: byte
     try:
         if s.security == "tls":
             conn: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
-                                                  context=_tls_context(s))
+                                                  context=client_context(s.ca_file, s.verify))
         else:
             conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
         try:
             conn.ehlo()
             if s.security == "starttls":
-                conn.starttls(context=_tls_context(s))
+                conn.starttls(context=client_context(s.ca_file, s.verify))
                 conn.ehlo()
             if s.username:
                 conn.login(s.username, s.password)
