@@ -95,6 +95,10 @@ class Channel:
     study_key: ClassVar[str | None] = None
     study_schema: ClassVar[dict[str, Any] | None] = None
 
+    #: how many probes the runner may send at once through this channel; a channel that
+    #: sets more than 1 must make ``send`` thread-safe
+    parallel: int = 1
+
     def __init__(self, env: ChannelEnv) -> None:
         self.env = env
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -170,9 +171,27 @@ class Runner:
 
     def send_due(self, summary: RunSummary) -> None:
         due = self.due(self.clock.now())
-        for n, row in enumerate(due, 1):
-            if row["channel"] in self.channels:  # a channel may be disabled mid-run
-                self._send_one(row, summary, f"[{n}/{len(due)}]")
+        counter = {"n": 0, "of": len(due)}
+        by_channel: dict[str, list[Any]] = {}
+        for row in due:
+            by_channel.setdefault(row["channel"], []).append(row)
+        for name, rows in by_channel.items():
+            ch = self.channels.get(name)
+            if ch is None:
+                continue
+            if ch.parallel > 1 and len(rows) > 1:
+                self._send_parallel(ch, rows, summary, counter)
+                continue
+            for row in rows:
+                if name not in self.channels:  # disabled mid-run
+                    break
+                counter["n"] += 1
+                pc = self._begin(row)
+                try:
+                    result: Any = ch.send(pc)
+                except Exception as exc:  # noqa: BLE001 - every outcome is recorded
+                    result = exc
+                self._finish(row, pc, result, summary, f"[{counter['n']}/{counter['of']}]")
 
     def disable(self, name: str, why: str, summary: RunSummary) -> None:
         """Stop using a channel whose credentials stopped working; the rest goes on."""
@@ -183,61 +202,81 @@ class Runner:
         summary.skipped_channels[name] = why
         self.progress(f"channel {name} disabled: {why}")
 
-    def _send_one(self, row: Any, summary: RunSummary, counter: str) -> None:
-        ch = self.channels[row["channel"]]
+    def _send_parallel(self, ch: Channel, rows: list[Any], summary: RunSummary,
+                       counter: dict[str, int]) -> None:
+        """Up to ``ch.parallel`` sends at once; all bookkeeping stays in this thread."""
+        with ThreadPoolExecutor(max_workers=ch.parallel,
+                                thread_name_prefix=f"send-{ch.name}") as pool:
+            pending: dict[Future[Any], tuple[Any, ProbeContext]] = {}
+            queue = list(rows)
+            while queue or pending:
+                while queue and len(pending) < ch.parallel and ch.name in self.channels:
+                    row = queue.pop(0)
+                    pc = self._begin(row)
+                    pending[pool.submit(ch.send, pc)] = (row, pc)
+                if not pending:
+                    break
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    row, pc = pending.pop(fut)
+                    counter["n"] += 1
+                    exc = fut.exception()
+                    self._finish(row, pc, exc if exc is not None else fut.result(), summary,
+                                 f"[{counter['n']}/{counter['of']}]")
+
+    def _begin(self, row: Any) -> ProbeContext:
+        """Commit planned -> sending before anything leaves the machine."""
         pc = probe_context(self.study, row)
-        label = f"{counter} {pc.company.name} · {ch.label or ch.name} · {pc.scenario.id}"
         detail = {"subject": pc.subject, "body": pc.body, "message_id": pc.message_id,
                   "quote_keys": quote_keys(pc.body)}
         self.store.transition(row["id"], "planned", "sending", self.clock.now(),
                               attempts=row["attempts"] + 1, reply_address=pc.reply_address,
                               detail=json.dumps(detail, ensure_ascii=False))
-        try:
-            result = ch.send(pc)
-        except NotConfigured as exc:
+        return pc
+
+    def _finish(self, row: Any, pc: ProbeContext, result: Any, summary: RunSummary,
+                counter: str) -> None:
+        """Record what a send came to: a SendResult or the exception it raised."""
+        ch = self.channels.get(row["channel"]) or get_channel(row["channel"])
+        label = f"{counter} {pc.company.name} · {ch.label or ch.name} · {pc.scenario.id}"
+        now = self.clock.now()
+        if isinstance(result, NotConfigured):
             # e.g. a revoked token: the peer refused us, so nothing was sent
-            msg = self.study.redact(str(exc))
-            self.store.transition(row["id"], "sending", "planned", self.clock.now(), error=msg)
+            msg = self.study.redact(str(result))
+            self.store.transition(row["id"], "sending", "planned", now, error=msg)
             self.disable(row["channel"], msg, summary)
-            return
-        except ProbeBlocked as exc:
+        elif isinstance(result, ProbeBlocked):
             summary.blocked += 1
-            self.store.transition(row["id"], "sending", "blocked", self.clock.now(),
-                                  error=exc.reason)
-            self.progress(f"{label}: blocked ({exc.reason})")
-            return
-        except OutcomeUnknown as exc:
+            self.store.transition(row["id"], "sending", "blocked", now, error=result.reason)
+            self.progress(f"{label}: blocked ({result.reason})")
+        elif isinstance(result, OutcomeUnknown):
             summary.unknown += 1
-            msg = self.study.redact(str(exc))
-            self.store.transition(row["id"], "sending", "unknown", self.clock.now(), error=msg)
+            msg = self.study.redact(str(result))
+            self.store.transition(row["id"], "sending", "unknown", now, error=msg)
             self.progress(f"{label}: outcome unknown: {msg}")
-            return
-        except ProbeError as exc:
-            msg = self.study.redact(str(exc))
+        elif isinstance(result, ProbeError):
+            msg = self.study.redact(str(result))
             attempts = row["attempts"] + 1
-            if exc.temporary and attempts < MAX_ATTEMPTS:
-                wait = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
+            if result.temporary and attempts < MAX_ATTEMPTS:
+                wait_for = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
                 summary.retry_later += 1
-                self.store.transition(row["id"], "sending", "planned", self.clock.now(),
-                                      error=msg,
-                                      next_attempt_at=utc_iso(self.clock.now() + wait))
-                self.progress(f"{label}: temporary failure, retry in {wait}: {msg}")
+                self.store.transition(row["id"], "sending", "planned", now, error=msg,
+                                      next_attempt_at=utc_iso(now + wait_for))
+                self.progress(f"{label}: temporary failure, retry in {wait_for}: {msg}")
             else:
                 summary.failed += 1
-                self.store.transition(row["id"], "sending", "failed", self.clock.now(),
-                                      error=msg)
+                self.store.transition(row["id"], "sending", "failed", now, error=msg)
                 self.progress(f"{label}: failed: {msg}")
-            return
-        except Exception as exc:
+        elif isinstance(result, BaseException):
             # We cannot know how far an unexpected error got: never guess "not sent".
             summary.unknown += 1
-            msg = self.study.redact(f"{type(exc).__name__}: {exc}")
-            self.store.transition(row["id"], "sending", "unknown", self.clock.now(), error=msg)
+            msg = self.study.redact(f"{type(result).__name__}: {result}")
+            self.store.transition(row["id"], "sending", "unknown", now, error=msg)
             self.progress(f"{label}: outcome unknown after an unexpected error: {msg}")
-            return
-        self._mark_sent(row["id"], "sending", pc, result)
-        summary.sent += 1
-        self.progress(f"{label}: sent ({result.time_source})")
+        else:
+            self._mark_sent(row["id"], "sending", pc, result)
+            summary.sent += 1
+            self.progress(f"{label}: sent ({result.time_source})")
 
     def _mark_sent(self, probe_id: int, expected: str, pc: ProbeContext, result: Any) -> None:
         row = self.store.probe(probe_id)

@@ -12,7 +12,9 @@ import json
 import os
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +42,7 @@ class Store:
             self.db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self.db_path}: {exc}") from exc
+        self._owner = threading.get_ident()
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
@@ -143,9 +146,14 @@ class Store:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
         if now is not None:
-            self.db.execute(
-                "INSERT INTO evidence (probe_id, kind, path, sha256, created_at)"
-                " VALUES (?, ?, ?, ?, ?)", (probe_id, kind, relpath, digest, utc_iso(now)))
+            row = (probe_id, kind, relpath, digest, utc_iso(now))
+            sql = ("INSERT INTO evidence (probe_id, kind, path, sha256, created_at)"
+                   " VALUES (?, ?, ?, ?, ?)")
+            if threading.get_ident() == self._owner:
+                self.db.execute(sql, row)
+            else:  # a channel's worker thread: SQLite connections stay in their thread
+                with closing(sqlite3.connect(self.db_path, timeout=30)) as db, db:
+                    db.execute(sql, row)
         return StoredEvidence(relpath, digest)
 
     def evidence_for(self, probe_id: int) -> list[sqlite3.Row]:

@@ -60,8 +60,9 @@ def testforms() -> Any:
 
 @pytest.fixture(scope="module")
 def shared_session() -> Any:
-    from probes.webform.session import BrowserSession
-    s = BrowserSession()
+    """One browser worker for the module's tests (the channel normally owns its pool)."""
+    from probes.webform.pool import SessionPool
+    s = SessionPool(1)
     yield s
     s.close()
 
@@ -113,7 +114,7 @@ class Probe:
         self.env = ChannelEnv(self.study, self.store, self.clock)
         self.channel = WebformChannel(self.env)
         if session is not None:
-            self.channel.session = session
+            self.channel.pool = session
         company, scenario = self.study.companies[0], self.study.scenarios[0]
         persona = self.study.personas[0]
         key = "acme|webform|kuendigung|erika|1"
@@ -401,14 +402,51 @@ def test_study_overrides(tmp_path: Path, sandbox: Any, shared_session: Any) -> N
 @browser
 @pytest.mark.browser
 def test_one_browser_fresh_context_and_close(tmp_path: Path, sandbox: Any) -> None:
+    from probes.webform.pool import SessionPool
+
     p = Probe(tmp_path, sandbox.url("placeholder"), None)
+    p.channel.pool = SessionPool(1)
     p.channel.send(p.pc)
-    first = p.channel.session.browser()
+    first = p.channel.pool.run(lambda s: id(s.browser()))
     p.channel.send(p.pc)
-    assert p.channel.session.browser() is first
-    assert first.contexts == []  # each probe's context is closed again
+    assert p.channel.pool.run(lambda s: id(s.browser())) == first
+    # each probe's context is closed again
+    assert p.channel.pool.run(lambda s: s.browser().contexts) == []
+    workers = list(p.channel.pool._threads)
     p.channel.close()
-    assert not first.is_connected()
+    assert workers and not any(t.is_alive() for t in workers)  # browsers closed, threads done
+
+
+@browser
+@pytest.mark.browser
+def test_runner_fills_forms_in_parallel(tmp_path: Path, sandbox: Any) -> None:
+    """Bounded concurrency: the runner keeps up to ``parallel`` forms open at once."""
+    import threading
+
+    from benchmark.runner import run
+
+    write_study(tmp_path, sandbox.url("placeholder"))
+    text = (tmp_path / "study.yaml").read_text()
+    extra = "".join(f"  - {{id: co{i}, name: Co{i}, channels: {{webform: "
+                    f"{json.dumps(sandbox.url('placeholder'))}}}}}\n" for i in range(3))
+    (tmp_path / "study.yaml").write_text(text + extra)
+    study = load_study(tmp_path)
+    n = len(sandbox.submissions)
+    seen: set[str] = set()
+    original = WebformChannel._send
+
+    def spy(self: Any, session: Any, pc: Any) -> Any:
+        seen.add(threading.current_thread().name)
+        return original(self, session, pc)
+
+    WebformChannel._send = spy  # type: ignore[method-assign]
+    try:
+        summary = run(study, Store(tmp_path), SystemClock(), collect=False)
+    finally:
+        WebformChannel._send = original  # type: ignore[method-assign]
+    assert summary.sent == 4, summary
+    assert len(sandbox.submissions) - n == 4
+    assert len(seen) == 2  # two browser workers (the default), not one per form
 
 
 # -- no browser needed --------------------------------------------------------------

@@ -19,12 +19,14 @@ from benchmark.errors import NotConfigured, ProbeBlocked, ProbeError
 from .fields import FormInput
 from .flow import FormVisit
 from .kinds import KINDS
+from .pool import SessionPool
 from .report import FormReport, probe_form
 from .session import BrowserSession
 
 __all__ = ["WebformChannel", "FormReport", "probe_form"]
 
 DEFAULT_TIMEOUT = 45.0
+DEFAULT_PARALLEL = 2
 FIELD_SPEC: dict[str, Any] = {
     "oneOf": [
         {"type": "string", "minLength": 1, "description": "CSS selector of the field"},
@@ -69,6 +71,8 @@ class WebformChannel(Channel):
                                   {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*[sm]\s*$"}],
                         "description": "how long to wait for a page or a verdict (default 45s)"},
             "headless": {"type": "boolean", "description": "false shows the browser window"},
+            "parallel": {"type": "integer", "minimum": 1, "maximum": 8,
+                         "description": "forms filled at the same time (default 2)"},
         },
     }
 
@@ -77,7 +81,9 @@ class WebformChannel(Channel):
         settings = (env.study.settings or {}).get("webform") or {} if env.study else {}
         self.timeout = _seconds(env.options.get("webform_timeout",
                                                 settings.get("timeout", DEFAULT_TIMEOUT)))
-        self.session = BrowserSession(headless=bool(env.options.get(
+        self.parallel = int(env.options.get("webform_parallel",
+                                            settings.get("parallel", DEFAULT_PARALLEL)))
+        self.pool = SessionPool(self.parallel, headless=bool(env.options.get(
             "webform_headless", settings.get("headless", True))))
 
     # -- configuration ------------------------------------------------------------------
@@ -131,7 +137,8 @@ class WebformChannel(Channel):
             lines.append(f"Topic hint: {pc.scenario.topic}")
         return "\n".join(lines + [f"Subject: {pc.subject}", "", pc.body])
 
-    def _visit(self, pc: ProbeContext, submit: bool) -> tuple[FormVisit, Any]:
+    def _visit(self, session: BrowserSession, pc: ProbeContext,
+               submit: bool) -> tuple[FormVisit, Any]:
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", pc.key).strip("_") or str(pc.probe_id)
         prefix = f"webform/{safe}/" + ("" if submit else "dry-run/")
 
@@ -139,13 +146,16 @@ class WebformChannel(Channel):
             return self.env.store.write_evidence(prefix + name, data, probe_id=pc.probe_id,
                                                  kind=kind, now=self.env.clock.now()).path
 
-        ctx = self.session.context(getattr(self.env.study, "language", "de"))
+        ctx = session.context(getattr(self.env.study, "language", "de"))
         page = ctx.new_page()
         return FormVisit(page, self._config(pc)["url"], self._input(pc), timeout=self.timeout,
                          now=self.env.clock.now, save=save), ctx
 
     def dry_run(self, pc: ProbeContext) -> dict[str, Any]:
-        visit, ctx = self._visit(pc, submit=False)
+        return self.pool.run(lambda session: self._dry_run(session, pc))
+
+    def _dry_run(self, session: BrowserSession, pc: ProbeContext) -> dict[str, Any]:
+        visit, ctx = self._visit(session, pc, submit=False)
         try:
             report = visit.run(submit=False)
         finally:
@@ -153,7 +163,12 @@ class WebformChannel(Channel):
         return {**report.mapping(), "why": report.lines()}
 
     def send(self, pc: ProbeContext) -> SendResult:
-        visit, ctx = self._visit(pc, submit=True)
+        """Fill and submit on one of the pool's browsers (thread-safe: the runner may send
+        up to ``parallel`` forms at once)."""
+        return self.pool.run(lambda session: self._send(session, pc))
+
+    def _send(self, session: BrowserSession, pc: ProbeContext) -> SendResult:
+        visit, ctx = self._visit(session, pc, submit=True)
         try:
             report = visit.run(submit=True)
         except ProbeError as exc:
@@ -172,7 +187,7 @@ class WebformChannel(Channel):
         return _result(report)
 
     def close(self) -> None:
-        self.session.close()
+        self.pool.close()
 
 
 def _result(report: FormReport) -> SendResult:
