@@ -95,6 +95,8 @@ class Channel:
     study_key: ClassVar[str | None] = None
     study_schema: ClassVar[dict[str, Any] | None] = None
 
+    #: replies to this channel's probes arrive in the shoppers' mailbox (email, web forms)
+    replies_by_email: ClassVar[bool] = False
     #: how many probes the runner may send at once through this channel; a channel that
     #: sets more than 1 must make ``send`` thread-safe
     parallel: int = 1

@@ -495,7 +495,8 @@ def sandbox(folder: Path, smtp_port: int, imap_port: int, web_port: int, speed: 
               show_default=True, help="Folder for the report, exports and ground truth.")
 @click.option("--speed", type=float, default=None,
               help="Clock factor (default: a 7-day window passes in about 75 seconds).")
-@click.option("--no-forms", is_flag=True, help="Email only (no browser needed).")
+@click.option("--no-forms", is_flag=True,
+              help="Leave out the web forms (no browser needed).")
 @handle_errors
 def demo(out: Path, speed: float | None, no_forms: bool) -> None:
     """Run the whole pipeline against the sandbox and write a report."""

@@ -1,8 +1,10 @@
 """``servicebench demo``: the whole pipeline against the sandbox, in a couple of minutes.
 
 The sandbox and the tool share one accelerated clock, so a 7-day reply window passes in
-about 75 seconds while every timestamp reads like a real study's. At the end the measured
-reply times are compared with the sandbox's ground truth (``accuracy.csv``).
+about 75 seconds while every timestamp reads like a real study's. Probes go out by email,
+web form, Mastodon, X and Bluesky; the demo then plays the tester who makes the phone calls
+(:mod:`.sandbox.tester`). At the end the measured reply times are compared with the
+sandbox's ground truth (``accuracy.csv``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from .clock import CLOCK_ENV, AcceleratedClock
 from .store import Store
@@ -31,10 +34,12 @@ def _demo_study_text() -> str:
     return (files("benchmark") / "init_template" / "sandbox-demo.yaml").read_text("utf-8")
 
 
-def _email_only(text: str) -> str:
+def _without_forms(text: str) -> str:
+    """The demo study without its web-form channels (no browser)."""
     import re
 
-    return re.sub(r",\s*\n\s*webform: \"[^\"]*\"", "", text)
+    text = re.sub(r"(?m)^[ \t]*webform:.*\n", "", text)
+    return re.sub(r",\s*webform\b", "", text)
 
 
 def run_demo(out: Path, *, speed: float | None = None, forms: bool = True,
@@ -55,10 +60,11 @@ def run_demo(out: Path, *, speed: float | None = None, forms: bool = True,
         try:
             find_chromium()
         except BrowserMissing as exc:
-            echo(f"No browser for the web-form part, so the demo runs email only: {exc}")
+            echo(f"No browser for the web-form part, so the demo runs without it: {exc}")
             forms = False
     text = _demo_study_text()
-    (study_dir / STUDY_FILE).write_text(text if forms else _email_only(text), encoding="utf-8")
+    (study_dir / STUDY_FILE).write_text(text if forms else _without_forms(text),
+                                        encoding="utf-8")
 
     window = timedelta(days=7)
     factor = speed or window.total_seconds() / WINDOW_REAL_SECONDS
@@ -70,14 +76,21 @@ def run_demo(out: Path, *, speed: float | None = None, forms: bool = True,
         env = {**os.environ, **sandbox.env()}
         study = load_study(study_dir, environ=env)
         store = Store(study_dir)
-        echo(f"Sandbox up (SMTP :{sandbox.smtp_port}, IMAP :{sandbox.imap_port}); clock x"
-             f"{factor:.0f}: one simulated day = {86400 / factor:.0f} s")
+        social = sandbox.social
+        ports = (f", Mastodon :{social.mastodon.port}, X :{social.x.port}, Bluesky "
+                 f":{social.bsky.port}" if social is not None else "")
+        echo(f"Sandbox up (SMTP :{sandbox.smtp_port}, IMAP :{sandbox.imap_port}{ports}); "
+             f"clock x{factor:.0f}: one simulated day = {86400 / factor:.0f} s")
         summary = runner.watch(study, store, clock, progress=lambda m: echo(f"  {m}"),
                                poll=timedelta(hours=2))
         echo(f"Sent {summary.sent}, failed {summary.failed}, blocked {summary.blocked}; "
              f"collected {summary.collected} messages in {time.monotonic() - t0:.0f} s")
         for name, why in summary.skipped_channels.items():
             echo(f"  skipped channel {name}: {why}")
+        from .sandbox.tester import log_phone_calls
+
+        calls = log_phone_calls(study, store, sandbox, clock)
+        echo(f"The simulated tester logged {calls} phone calls")
         now = clock.now()
         shutil.copy(sandbox.truth_path, out / "ground_truth.csv")
     paths = {
@@ -89,8 +102,10 @@ def run_demo(out: Path, *, speed: float | None = None, forms: bool = True,
         paths[p.name] = p
     paths["accuracy"] = write_accuracy(store, out / "ground_truth.csv", out / "accuracy.csv")
     worst = max_error(paths["accuracy"])
-    echo(f"Measured vs true reply times: largest difference {worst:.3f} s "
-         f"(details: {paths['accuracy']})")
+    per_channel = ", ".join(f"{ch} {d:.3f} s" for ch, d in max_error_by_channel(
+        paths["accuracy"]).items())
+    echo(f"Measured vs true reply times: largest difference {worst:.3f} s ({per_channel}; "
+         f"details: {paths['accuracy']})")
     for p in (paths["pdf"], paths["html"], out / "ground_truth.csv"):
         echo(f"Wrote {p}")
     echo(f"Done in {time.monotonic() - t0:.0f} s. Open {paths['html']} in a browser.")
@@ -99,14 +114,19 @@ def run_demo(out: Path, *, speed: float | None = None, forms: bool = True,
 
 
 def write_accuracy(store: Store, truth_csv: Path, out: Path) -> Path:
-    """Compare each true reply time with the measured one of the same message."""
+    """Compare each true reply time with the measured one of the same message.
+
+    The truth names a reply by what the tool stores as its ``message_id`` (Message-ID, post
+    URL, DM id) or, for a logged manual contact, which has none, its ``external_id``."""
     from .clock import parse_utc
 
     with open(truth_csv, newline="") as fh:
         truth = [r for r in csv.DictReader(fh) if r["reply_message_id"]]
-    measured = {r["message_id"]: r for r in store.query(
-        "SELECT m.message_id, m.received_at, m.kind, p.sent_at, p.id AS probe_id "
-        "FROM messages m LEFT JOIN probes p ON p.id = m.probe_id")}
+    measured: dict[str, Any] = {}
+    for r in store.query("SELECT m.message_id, m.external_id, m.received_at, m.kind, "
+                         "p.sent_at, p.id AS probe_id "
+                         "FROM messages m LEFT JOIN probes p ON p.id = m.probe_id"):
+        measured[r["message_id"] or r["external_id"]] = r
     with open(out, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["company_id", "channel", "reply_kind", "measured_kind", "probe_id",
@@ -130,3 +150,14 @@ def max_error(accuracy_csv: Path) -> float:
         diffs = [abs(float(r["difference_seconds"])) for r in csv.DictReader(fh)
                  if r["difference_seconds"]]
     return max(diffs, default=0.0)
+
+
+def max_error_by_channel(accuracy_csv: Path) -> dict[str, float]:
+    """The largest absolute difference per channel, in the order channels first appear."""
+    out: dict[str, float] = {}
+    with open(accuracy_csv, newline="") as fh:
+        for r in csv.DictReader(fh):
+            if r["difference_seconds"]:
+                out[r["channel"]] = max(out.get(r["channel"], 0.0),
+                                        abs(float(r["difference_seconds"])))
+    return out

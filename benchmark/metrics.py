@@ -129,6 +129,10 @@ _GREETING_RX = re.compile(r"^(?:" + "|".join(re.escape(g) for g in GREETINGS) + 
 _SALUTATION_LINES = 5
 
 
+# a social reply starts with the @mentions of the thread: "@anna @shop Hallo Anna, ..."
+_MENTIONS_RX = re.compile(r"^\s*(?:@[\w.@-]+[\s,:]*)+")
+
+
 def personal_salutation(text: str, persona: Persona) -> bool:
     """Whether a reply greets the persona by name.
 
@@ -142,8 +146,9 @@ def personal_salutation(text: str, persona: Persona) -> bool:
     names = [normalize(n) for n in (persona.first_name, persona.last_name) if n]
     if not names:
         return False
-    lines = [ln for ln in (text or "").splitlines()
-             if ln.strip() and not ln.lstrip().startswith(">")][:_SALUTATION_LINES]
+    lines = [_MENTIONS_RX.sub("", ln) for ln in (text or "").splitlines()
+             if ln.strip() and not ln.lstrip().startswith(">")]
+    lines = [ln for ln in lines if ln.strip()][:_SALUTATION_LINES]
     for line in lines:
         norm = normalize(line)
         if _GREETING_RX.match(norm):

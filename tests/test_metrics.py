@@ -290,3 +290,12 @@ def test_channel_table_compares_channels(tmp_path) -> None:
     per = company_table(out)
     assert set(per[per.company_id == "acme"]["channel"]) == {"all", "email", "webform"}
     store.close()
+
+
+def test_salutation_after_social_mentions() -> None:
+    from benchmark.metrics import personal_salutation
+    from benchmark.study import Persona
+
+    lena = Persona(id="l", name="Lena Berger", email="l@x.example")
+    assert personal_salutation("@lena@social.example @shop Hallo Lena, gern!", lena)
+    assert not personal_salutation("@lena @shop Hallo zusammen, gern!", lena)

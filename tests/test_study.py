@@ -150,7 +150,11 @@ def test_example_studies_validate() -> None:
     root = Path(__file__).resolve().parent.parent / "studies"
     env = {"SMTP_USER": "u", "SMTP_PASSWORD": "p", "IMAP_USER": "u", "IMAP_PASSWORD": "p",
            "SANDBOX_SMTP_PORT": "2525", "SANDBOX_IMAP_PORT": "1143", "SANDBOX_USER": "s",
-           "SANDBOX_PASSWORD": "p", "SANDBOX_WEB": "http://127.0.0.1:8025"}
+           "SANDBOX_PASSWORD": "p", "SANDBOX_WEB": "http://127.0.0.1:8025",
+           "SANDBOX_MASTODON": "http://127.0.0.1:8026", "SANDBOX_MASTODON_TOKEN": "t",
+           "SANDBOX_X": "http://127.0.0.1:8027", "SANDBOX_X_TOKEN": "t",
+           "SANDBOX_BSKY": "http://127.0.0.1:8028", "SANDBOX_BSKY_HANDLE": "a.shopper.test",
+           "SANDBOX_BSKY_PASSWORD": "p"}
     for folder in sorted(p for p in root.iterdir() if (p / "study.yaml").exists()):
         study = load_study(folder, environ=env)
         assert study.companies

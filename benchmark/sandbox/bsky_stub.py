@@ -12,6 +12,7 @@ Like the reference PDS it answers a second ``createRecord`` with an existing rec
 500, a thread of a deleted post with 400 ``NotFound``, a missing record with 400
 ``RecordNotFound`` and a bad token with 400 ``InvalidToken``; expired sessions give 400
 ``ExpiredToken``. Each answer carries ``RateLimit-Limit/Remaining/Reset`` (Unix time) headers.
+Listeners hear of every post (at its ``indexedAt``) and chat message (at its ``sentAt``).
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import itertools
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from .social_server import HttpError, Json, Request, _BaseServer, _iso
+from .social_server import HttpError, Json, PostEvent, Request, _BaseServer, _iso, whole_ms
 
 B32 = "234567abcdefghijklmnopqrstuvwxyz"
 
@@ -76,6 +77,9 @@ class _BMessage:
 class BlueskyXRPCStub(_BaseServer):
     limit = 3000
     period = 300.0
+    # the AppView indexes a record a moment after the PDS wrote it, so a post's indexedAt
+    # never equals (to the millisecond) the createdAt its client wrote just before
+    index_lag = timedelta(milliseconds=5)
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, clock: Any = None,
                  chat: bool = True) -> None:
@@ -148,7 +152,7 @@ class BlueskyXRPCStub(_BaseServer):
             a, b = self._by_handle(handle), self._by_handle(to)
             convo = self._convo([a.did, b.did])
             m = _BMessage(self._tid(), convo, a.did, text, sent_at or self.now())
-            self.messages.append(m)
+            self._add_message(m)
             return self._msg_view(m)
 
     def posts_of(self, handle: str) -> list[dict[str, Any]]:
@@ -194,7 +198,22 @@ class BlueskyXRPCStub(_BaseServer):
         parent = self.posts.get(parent_uri) if parent_uri else None
         if parent is not None and parent.did != did and parent.did not in notified:
             self.notifications.append(_BNotif(parent.did, uri, "reply", indexed_at))
+        mentioned = [feat["did"] for f in record.get("facets") or []
+                     for feat in f.get("features") or []
+                     if feat.get("$type") == "app.bsky.richtext.facet#mention"
+                     and feat.get("did") in self.accounts]
+        self._emit(PostEvent("bluesky", uri, self.accounts[did].handle,
+                             str(record.get("text") or ""), whole_ms(indexed_at),
+                             [self.accounts[d].handle for d in dict.fromkeys(mentioned)],
+                             False, parent_uri))
         return p
+
+    def _add_message(self, m: _BMessage) -> None:
+        self.messages.append(m)
+        others = [d for d in self.convos.get(m.convo, []) if d != m.sender]
+        self._emit(PostEvent("bluesky", m.id, self.accounts[m.sender].handle, m.text,
+                             whole_ms(m.sent_at), [self.accounts[d].handle for d in others
+                                                   if d in self.accounts], True))
 
     def _profile(self, did: str) -> dict[str, Any]:
         a = self.accounts[did]
@@ -264,7 +283,7 @@ class BlueskyXRPCStub(_BaseServer):
                 raise HttpError(400, {"error": "InvalidRequest", "message":
                                       "Invalid app.bsky.feed.post record: Record/text must not "
                                       "be longer than 300 graphemes"})
-            post = self._write(viewer, p.get("rkey"), rec, self.now())
+            post = self._write(viewer, p.get("rkey"), rec, self.now() + self.index_lag)
             return 200, {"uri": post.uri, "cid": post.cid,
                          "commit": {"cid": "bafyreicommit", "rev": self._tid()},
                          "validationStatus": "valid"}, {}
@@ -341,7 +360,7 @@ class BlueskyXRPCStub(_BaseServer):
                 raise HttpError(400, {"error": "InvalidRequest", "message": "Convo not found"})
             m = _BMessage(self._tid(), cid, viewer, str((p.get("message") or {}).get("text")),
                           self.now())
-            self.messages.append(m)
+            self._add_message(m)
             return self._msg_view(m)
         if nsid == "chat.bsky.convo.listConvos":
             return {"convos": [self._convo_view(c) for c, mem in self.convos.items()

@@ -18,16 +18,27 @@ MIN, HOUR, DAY = 60, 3600, 86400
 
 @dataclass
 class Inquiry:
-    """What a simulated company received: an email or a web-form submission."""
+    """What a simulated company received: an email, a web-form submission or a social post."""
 
     company_id: str
-    channel: str  # email | webform
-    reply_to: str  # where the answer goes
+    channel: str  # email | webform | mastodon | x | bluesky | phone
+    reply_to: str  # where the answer goes (an address or the shopper's handle)
     customer_name: str
     subject: str
     body: str
-    message_id: str | None  # probe Message-ID (email only)
-    accepted_at: datetime
+    message_id: str | None  # the probe's Message-ID, post id or URI (not for web forms)
+    accepted_at: datetime  # the receiving server's own time of the probe
+
+
+@dataclass
+class Outgoing:
+    """One answer ready to go out: the sandbox's scheduler calls ``send`` at the answer's
+    time, which delivers it with that time as the server's timestamp and returns the id the
+    tool will store as the message's ``message_id``."""
+
+    kind: str  # human | automated | bounce (the truth, for ground_truth.csv)
+    delay: float  # seconds after acceptance
+    send: Callable[[datetime], str]
 
 
 @dataclass
@@ -48,6 +59,7 @@ class SandboxCompany:
     form: str | None = None  # web form name served by the sandbox
     agent: str = "Sam Taylor"
     extra: dict[str, str] = field(default_factory=dict)
+    reply_from_also: bool = False  # on social networks, people answer from a second account
 
     @property
     def support(self) -> str:
@@ -77,7 +89,7 @@ ANSWERS = {
 }
 
 
-def _topic(inq: Inquiry) -> str:
+def topic(inq: Inquiry) -> str:
     text = f"{inq.subject} {inq.body}".lower()
     if any(w in text for w in ("tariff", "tarif", "plan", "upgrade")):
         return "tariff"
@@ -118,7 +130,7 @@ def write_human(inq: Inquiry, co: SandboxCompany, at: datetime) -> EmailMessage:
              f"Dear {inq.customer_name},")
     thanks = "vielen Dank für Ihre Nachricht." if de else "thank you for your message."
     bye = "Viele Grüße" if de else "Kind regards"
-    msg.set_content(f"{greet}\n\n{thanks} {ANSWERS[co.language][_topic(inq)]}\n\n{bye}\n"
+    msg.set_content(f"{greet}\n\n{thanks} {ANSWERS[co.language][topic(inq)]}\n\n{bye}\n"
                     f"{co.agent}\n{co.name} Kundenservice" + _quote(inq, co))
     return msg
 
@@ -127,7 +139,7 @@ def write_human_partial(inq: Inquiry, co: SandboxCompany, at: datetime) -> Email
     """A personal answer that covers only the first sentence of the full answer."""
     msg = _base(inq, co, at, formataddr((co.agent, co.support)))
     de = co.language == "de"
-    first = ANSWERS[co.language][_topic(inq)].split(". ")[0] + "."
+    first = ANSWERS[co.language][topic(inq)].split(". ")[0] + "."
     greet = f"Hallo {inq.customer_name}," if de else f"Hi {inq.customer_name.split()[0]},"
     bye = "Beste Grüße" if de else "Best wishes"
     msg.set_content(f"{greet}\n\n{first}\n\n{bye}\n{co.agent}")

@@ -1,28 +1,34 @@
 """The sandbox: simulated companies on loopback, for demos, training and accuracy checks.
 
 It runs an SMTP server (the shoppers' outgoing mail), an IMAP server (the shoppers'
-mailbox), a web server with contact forms, and a scheduler that drops each company's
-replies into the mailbox at the simulated time its behaviour dictates. Every reply's true
-time is written to ``ground_truth.csv`` so the tool's measurements can be checked.
+mailbox), a web server with contact forms, local Mastodon, X and Bluesky servers with the
+companies' accounts (:mod:`.social_sim`), and a scheduler that delivers each company's
+replies at the simulated time its behaviour dictates. Every reply's true time is written to
+``ground_truth.csv`` so the tool's measurements can be checked; contacts a (simulated)
+tester logs by hand are added there with :meth:`Sandbox.record_truth`.
 """
 
 from __future__ import annotations
 
 import csv
 import heapq
-import math
+import logging
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import getaddresses, parseaddr
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ..clock import Clock, utc_iso
 from ..mailparse import body_text, header, parse_message
-from .companies import Inquiry, PlannedReply, SandboxCompany, plan_replies
+from .companies import Inquiry, Outgoing, SandboxCompany, plan_replies
 from .smtp_server import Accepted, SandboxSMTPServer, SmtpFault
+
+log = logging.getLogger(__name__)
 
 SHOPPER_USER = "shopper"
 SHOPPER_PASSWORD = "sandbox-password"
@@ -41,7 +47,7 @@ def default_companies(language: str = "en") -> list[SandboxCompany]:
                        language=language, form="cf7", agent="Jana Klein" if de else "Amy Clark"),
         SandboxCompany("helpdeskcom", "HelpdeskCom", "helpdeskcom.sandbox.test", "helpdesk",
                        language=language, form="zendesk", agent="Tom Berger" if de
-                       else "Tom Baker"),
+                       else "Tom Baker", reply_from_also=True),
         SandboxCompany("slowtel", "SlowTel", "slowtel.sandbox.test", "slow", language=language,
                        form="gravity"),
         SandboxCompany("ticketonly", "TicketOnly", "ticketonly.sandbox.test",
@@ -63,20 +69,32 @@ class _Due:
     seq: int
     inquiry: Inquiry = field(compare=False)
     company: SandboxCompany = field(compare=False)
-    reply: PlannedReply = field(compare=False)
+    reply: Outgoing = field(compare=False)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def ceil_to(dt: datetime, step: float) -> datetime:
+    """``dt`` rounded up to a multiple of ``step`` seconds (1: whole seconds, 0.001: ms)."""
+    unit = round(step * 1_000_000)
+    micros = (dt - EPOCH) // timedelta(microseconds=1)
+    return (EPOCH + timedelta(microseconds=-(-micros // unit) * unit)).astimezone(dt.tzinfo)
 
 
 class Sandbox:
     def __init__(self, clock: Clock, folder: Path, companies: list[SandboxCompany] | None = None,
                  *, host: str = "127.0.0.1", smtp_port: int = 0, imap_port: int = 0,
                  web_port: int = 0, seed: int = 7, with_forms: bool = True,
-                 smtp_fault: SmtpFault | None = None) -> None:
+                 with_social: bool = True, mastodon_port: int = 0, x_port: int = 0,
+                 bsky_port: int = 0, smtp_fault: SmtpFault | None = None) -> None:
         from .imap_server import IMAPServer, MailStore
 
         self.clock = clock
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.companies = companies or default_companies()
+        self.by_id = {c.id: c for c in self.companies}
         self.by_address = {c.support.lower(): c for c in self.companies}
         self.by_form = {c.form: c for c in self.companies if c.form}
         self.rng = random.Random(seed)
@@ -94,9 +112,17 @@ class Sandbox:
             if FormServer is not None:
                 self.web = FormServer(host=host, port=web_port, on_submission=self._on_form,
                                       clock=clock)
+        self.social: Any = None
+        if with_social:
+            from .social_sim import SocialSim
+
+            self.social = SocialSim(clock, self.companies, self.schedule, host=host,
+                                    mastodon_port=mastodon_port, x_port=x_port,
+                                    bsky_port=bsky_port)
         self._queue: list[_Due] = []
         self._seq = 0
         self._lock = threading.Lock()
+        self._truth_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._deliver_loop, daemon=True,
                                         name="sandbox-replies")
@@ -110,6 +136,8 @@ class Sandbox:
         self.imap.start()
         if self.web is not None:
             self.web.start()
+        if self.social is not None:
+            self.social.start()
         self._thread.start()
         return self
 
@@ -120,6 +148,8 @@ class Sandbox:
         self.imap.stop()
         if self.web is not None:
             self.web.stop()
+        if self.social is not None:
+            self.social.stop()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -146,6 +176,8 @@ class Sandbox:
                "SANDBOX_USER": SHOPPER_USER, "SANDBOX_PASSWORD": SHOPPER_PASSWORD}
         if self.web is not None:
             env["SANDBOX_WEB"] = f"http://127.0.0.1:{self.web.port}"
+        if self.social is not None:
+            env.update(self.social.env())
         return env
 
     # -- inquiries ----------------------------------------------------------------------
@@ -185,21 +217,46 @@ class Sandbox:
         self._schedule(company, inq)
 
     def _schedule(self, company: SandboxCompany, inq: Inquiry) -> None:
+        def planner(rng: random.Random) -> list[Outgoing]:
+            return [Outgoing(r.kind, r.delay, partial(self._send_mail, inq, company, r.write))
+                    for r in plan_replies(company, inq, rng)]
+
+        # whole seconds, because IMAP INTERNALDATE has no finer resolution
+        self.schedule(company, inq, planner, 1.0)
+
+    def schedule(self, company: SandboxCompany, inq: Inquiry,
+                 planner: Callable[[random.Random], list[Outgoing]], step: float) -> None:
+        """Queue a company's answers to one inquiry. ``planner`` draws them from the shared
+        seeded generator; each goes out ``delay`` seconds after acceptance, rounded up to
+        ``step`` seconds, the finest time the channel shows."""
         with self._lock:
-            replies = plan_replies(company, inq, self.rng)
+            replies = planner(self.rng)
             for reply in replies:
-                # Whole seconds, because IMAP INTERNALDATE has no finer resolution.
-                raw_at = inq.accepted_at + timedelta(seconds=reply.delay)
-                at = datetime.fromtimestamp(math.ceil(raw_at.timestamp()), raw_at.tzinfo)
+                at = ceil_to(inq.accepted_at + timedelta(seconds=reply.delay), step)
                 self._seq += 1
                 heapq.heappush(self._queue, _Due(at, self._seq, inq, company, reply))
-            if not replies:
-                self._truth(company, inq, None, None, None)
+        if not replies:
+            self._truth(company, inq, None, None, None)
+
+    def _send_mail(self, inq: Inquiry, company: SandboxCompany,
+                   write: Callable[[Inquiry, SandboxCompany, datetime], Any], at: datetime
+                   ) -> str:
+        msg = write(inq, company, at)
+        self.mail.deliver(SHOPPER_USER, msg.as_bytes(), at)
+        return str(msg["Message-ID"])
+
+    def record_truth(self, company_id: str, channel: str, probe_ref: str, reply_to: str,
+                     accepted_at: datetime, kind: str | None, at: datetime | None,
+                     message_id: str | None) -> None:
+        """Add a contact the sandbox did not see itself (e.g. a simulated tester's call)."""
+        company = self.by_id[company_id]
+        inq = Inquiry(company_id, channel, reply_to, "", "", "", probe_ref, accepted_at)
+        self._truth(company, inq, kind, at, message_id)
 
     def _truth(self, company: SandboxCompany, inq: Inquiry, kind: str | None,
                at: datetime | None, message_id: str | None) -> None:
         delay = f"{(at - inq.accepted_at).total_seconds():.3f}" if at else ""
-        with open(self.truth_path, "a", newline="") as fh:
+        with self._truth_lock, open(self.truth_path, "a", newline="") as fh:
             csv.writer(fh).writerow([
                 company.id, inq.channel, company.behaviour, inq.message_id or "",
                 inq.reply_to, utc_iso(inq.accepted_at), kind or "none",
@@ -214,10 +271,13 @@ class Sandbox:
                 while self._queue and self._queue[0].at <= now:
                     due.append(heapq.heappop(self._queue))
             for d in due:
-                msg = d.reply.write(d.inquiry, d.company, d.at)
-                raw = msg.as_bytes()
-                self.mail.deliver(SHOPPER_USER, raw, d.at)
-                self._truth(d.company, d.inquiry, d.reply.kind, d.at, msg["Message-ID"])
+                try:
+                    message_id = d.reply.send(d.at)
+                except Exception:  # noqa: BLE001 - one failed answer must not stop the rest
+                    log.exception("sandbox: %s's %s answer on %s could not be delivered",
+                                  d.company.id, d.reply.kind, d.inquiry.channel)
+                    continue
+                self._truth(d.company, d.inquiry, d.reply.kind, d.at, message_id)
             self._stop.wait(0.01)
 
     def pending(self) -> int:

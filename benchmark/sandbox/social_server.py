@@ -14,6 +14,9 @@ or late (``hang``), or fail with a 5xx before processing.
 
 Nothing here talks to the outside world; the servers bind to the address they are given
 (127.0.0.1 by default).
+
+Each server tells its ``listeners`` about every post and direct message it creates
+(:class:`PostEvent`); the sandbox uses that to let its simulated companies answer.
 """
 
 from __future__ import annotations
@@ -21,17 +24,20 @@ from __future__ import annotations
 import html
 import itertools
 import json
+import logging
 import re
 import secrets
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Json = Any
+log = logging.getLogger(__name__)
 
 
 def _iso(dt: datetime) -> str:
@@ -79,6 +85,25 @@ class HttpError(Exception):
         super().__init__(f"{status}")
 
 
+def whole_ms(dt: datetime) -> datetime:
+    """``dt`` cut to whole milliseconds: the finest time these APIs show."""
+    return dt.replace(microsecond=dt.microsecond // 1000 * 1000)
+
+
+@dataclass
+class PostEvent:
+    """A post or direct message a server has just created, as its listeners see it."""
+
+    network: str  # mastodon | x | bluesky
+    id: str  # status id, tweet id, DM event id, post URI or chat message id
+    author: str  # the author's handle (Mastodon: user@domain; X: username; Bluesky: handle)
+    text: str
+    created_at: datetime  # the server's time as its API shows it (whole milliseconds)
+    to: list[str]  # handles mentioned or addressed
+    direct: bool = False
+    in_reply_to: str | None = None
+
+
 @dataclass
 class _Fault:
     method: str
@@ -118,6 +143,7 @@ class _BaseServer:
         self._windows: dict[str, _Window] = {}
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.listeners: list[Callable[[PostEvent], None]] = []
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> _BaseServer:
@@ -188,6 +214,14 @@ class _BaseServer:
         with self.lock:
             return [r for r in self.requests
                     if r.method == method.upper() and re.search(path_regex, r.path)]
+
+    def _emit(self, event: PostEvent) -> None:
+        """Tell the listeners; a failing listener must not fail the API call."""
+        for fn in list(self.listeners):
+            try:
+                fn(event)
+            except Exception:  # noqa: BLE001
+                log.exception("listener failed for %s %s", event.network, event.id)
 
     # -- plumbing ----------------------------------------------------------------------
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
@@ -457,7 +491,14 @@ class MastodonAPIServer(_BaseServer):
         for rid in notify:
             n = _MNotification(self._next_id(), rid, "mention", acct.id, st.id, created_at)
             self.notifications[n.id] = n
+        self._emit(PostEvent("mastodon", st.id, self._full_acct(acct), text,
+                             whole_ms(created_at),
+                             [self._full_acct(self.accounts[m]) for m in mentions],
+                             visibility == "direct", in_reply_to_id))
         return st
+
+    def _full_acct(self, a: _MAccount) -> str:
+        return f"{a.username}@{a.domain or self.domain}"
 
     def _visible(self, st: _MStatus, viewer: str | None) -> bool:
         if st.deleted:
@@ -775,7 +816,8 @@ X_EPOCH_MS = 1288834974657
 
 
 def snowflake(dt: datetime, seq: int) -> str:
-    ms = int(dt.timestamp() * 1000) - X_EPOCH_MS
+    # integer arithmetic: float timestamps can lose the last millisecond
+    ms = (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1) - X_EPOCH_MS
     return str((ms << 22) | (seq & 0x3FFFFF))
 
 
@@ -924,12 +966,16 @@ class XAPIServer(_BaseServer):
                     parent.author_id if parent else None, parent.id if parent else None,
                     mentions)
         self.tweets[tid] = t
+        self._emit(PostEvent("x", tid, author.username, text, whole_ms(created_at),
+                             [self.users[m].username for m in mentions], False, t.replied_to))
         return t
 
     def _create_dm(self, sender: _XUser, to: _XUser, text: str, created_at: datetime) -> _XDm:
         a, b = sorted([sender.id, to.id], key=int)
         ev = _XDm(self._id(created_at), sender.id, text, created_at, f"{a}-{b}", [a, b])
         self.dms[ev.id] = ev
+        self._emit(PostEvent("x", ev.id, sender.username, text, whole_ms(created_at),
+                             [to.username], True))
         return ev
 
     def _user_json(self, u: _XUser, fields: list[str]) -> dict[str, Any]:

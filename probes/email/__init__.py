@@ -13,6 +13,8 @@ from benchmark.channels import (
     OutcomeUnknown,
     ProbeContext,
     SendResult,
+    get_channel,
+    registry,
 )
 from benchmark.errors import NotConfigured, ProbeError
 from benchmark.inbox import ingest_email
@@ -59,6 +61,7 @@ MAILBOX_SCHEMA: dict[str, Any] = {
 
 class EmailChannel(Channel):
     name = "email"
+    replies_by_email = True
     label = "E-Mail"
     company_schema: ClassVar[dict[str, Any]] = {
         "oneOf": [{"type": "string", "format": "email"},
@@ -199,8 +202,12 @@ class EmailChannel(Channel):
         store, clock, study = self.env.store, self.env.clock, self.env.study
         source = f"imap:{s.username}@{s.host}/{s.folder}"
         stats = CollectStats()
-        index = ProbeIndex(study, store.query(
-            "SELECT * FROM probes WHERE state IN ('sent', 'unknown', 'sending')"))
+        # only probes whose replies come by email: a social probe with the same text
+        # must not make an email reply's quote ambiguous
+        index = ProbeIndex(study, [
+            r for r in store.query(
+                "SELECT * FROM probes WHERE state IN ('sent', 'unknown', 'sending')")
+            if r["channel"] in registry() and get_channel(r["channel"]).replies_by_email])
         conn = imap_sync.connect(s)
         try:
             uidvalidity = imap_sync.select(conn, s.folder)

@@ -397,7 +397,7 @@ def store_reply(env: ChannelEnv, matcher: ReplyMatcher, channel: str, source: st
     reasons.append(f"time: {reply.time_source}")
     row = {
         "channel": channel, "source": source, "external_id": reply.external_id,
-        "message_id": reply.url or None,
+        "message_id": reply.url or reply.external_id,  # a post's URL, else the DM's id
         "probe_id": probe.id if probe else None, "match_method": rule,
         "received_at": utc_iso(reply.received_at) if reply.received_at else None,
         "time_source": reply.time_source, "sender": reply.author[:500],

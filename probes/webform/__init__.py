@@ -48,6 +48,7 @@ FIELD_SPEC: dict[str, Any] = {
 
 class WebformChannel(Channel):
     name = "webform"
+    replies_by_email = True
     label = "Web form"
     company_schema: ClassVar[dict[str, Any]] = {
         "description": "the contact form's URL, or {url, fields, success}",
