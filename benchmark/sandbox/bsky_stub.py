@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .social_server import HttpError, Json, PostEvent, Request, _BaseServer, _iso, whole_ms
+from .social_http import HttpError, Json, PostEvent, Request, _BaseServer, _iso, whole_ms
 
 B32 = "234567abcdefghijklmnopqrstuvwxyz"
 

@@ -41,7 +41,9 @@ from typing import Any
 from ..clock import Clock
 from .bsky_stub import BlueskyXRPCStub
 from .companies import ANSWERS, DAY, HOUR, MIN, Inquiry, Outgoing, SandboxCompany, topic
-from .social_server import MastodonAPIServer, PostEvent, XAPIServer
+from .mastodon_server import MastodonAPIServer
+from .social_http import PostEvent
+from .x_server import XAPIServer
 
 NETWORKS = ("mastodon", "x", "bluesky")
 MASTODON_DOMAIN = "social.sandbox.test"
