@@ -32,7 +32,11 @@ def run_sandbox(folder: Path, smtp_port: int, imap_port: int, web_port: int, spe
             echo(f"  export {k}={v}")
         if isinstance(clock, AcceleratedClock):
             echo(f"  export {CLOCK_ENV}='{clock.spec()}'")
-        echo("  servicebench run studies/sandbox-demo --watch")
+        from ..demo import DEMO_STUDY
+
+        echo(f"  cp -r {DEMO_STUDY.parent} my-demo    # a copy, so the study's state stays "
+             "out of the repository")
+        echo("  servicebench run my-demo --watch")
         if sb.social is not None:
             s = sb.social
             echo(f"Social servers: Mastodon API {s.mastodon.url} (instance "
