@@ -158,3 +158,11 @@ def test_example_studies_validate() -> None:
     for folder in sorted(p for p in root.iterdir() if (p / "study.yaml").exists()):
         study = load_study(folder, environ=env)
         assert study.companies
+
+
+def test_packaged_demo_study_is_the_one_in_studies() -> None:
+    """``servicebench demo`` falls back to a packaged copy when installed without the
+    repository's studies/ folder; the two must not drift apart."""
+    root = Path(__file__).resolve().parent.parent
+    assert (root / "benchmark" / "init_template" / "sandbox-demo.yaml").read_text() == \
+        (root / "studies" / "sandbox-demo" / "study.yaml").read_text()
