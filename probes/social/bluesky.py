@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -65,6 +66,7 @@ from .common import (
     store_reply,
     store_sent_payload,
     target,
+    with_notes,
 )
 from .http import ApiClient, ApiError, MaybeSent
 
@@ -355,10 +357,7 @@ class BlueskyChannel(Channel):
             "uri": uri, "cid": cid, "mode": "public", "text": composed.text,
             "url": f"https://bsky.app/profile/{me.get('handle')}/post/{uri.rsplit('/', 1)[-1]}",
             "account": me.get("handle"), "sent_evidence": evidence}
-        if composed.note:
-            detail["note"] = composed.note
-        if resolved:
-            detail["resolved"] = resolved
+        with_notes(detail, composed.note, resolved)
         return SendResult(when, source, uri, detail)
 
     def _indexed_view(self, uri: str) -> dict[str, Any] | None:
@@ -407,8 +406,7 @@ class BlueskyChannel(Channel):
         detail = {"post_id": mid, "mode": "direct", "conversation": f"convo:{convo_id}",
                   "text": composed.text, "sent_evidence": evidence,
                   "account": self.login().get("handle")}
-        if resolved:
-            detail["resolved"] = resolved
+        with_notes(detail, resolved=resolved)
         return SendResult(when, source, mid, detail)
 
     def resolve_unknown(self, pc: ProbeContext) -> SendResult | None:
@@ -433,19 +431,24 @@ class BlueskyChannel(Channel):
         if not convo.get("id"):
             return None
         me = self.login()["did"]
+        for msg in self._convo_messages(convo["id"]):
+            if (msg.get("sender") or {}).get("did") == me and \
+                    same_text(str(msg.get("text") or ""), composed.text):
+                return self._dm_result(pc, convo["id"], msg, composed,
+                                       "found in the conversation")
+        return None
+
+    def _convo_messages(self, convo_id: str) -> Iterator[dict[str, Any]]:
+        """The messages of a chat conversation, page by page (at most MAX_PAGES)."""
         cursor = None
         for _ in range(MAX_PAGES):
             g = self._chat("GET", "chat.bsky.convo.getMessages",
-                           params={"convoId": convo["id"], "limit": 100, "cursor": cursor})
+                           params={"convoId": convo_id, "limit": 100, "cursor": cursor})
             body = g.json() or {}
-            for msg in body.get("messages") or []:
-                if (msg.get("sender") or {}).get("did") == me and \
-                        same_text(str(msg.get("text") or ""), composed.text):
-                    return self._dm_result(pc, convo["id"], msg, composed,
-                                           "found in the conversation")
+            yield from body.get("messages") or []
             cursor = body.get("cursor")
             if not cursor:
-                return None
+                return
         raise OutcomeUnknown("Bluesky: the conversation is too long to search; check by hand")
 
     # -- collecting ------------------------------------------------------------------
@@ -583,25 +586,17 @@ class BlueskyChannel(Channel):
             last = (convo.get("lastMessage") or {}).get("id")
             if last and self.env.store.has_message(self.name, source, str(last)):
                 continue
-            cursor = None
-            for _ in range(MAX_PAGES):
-                g = self._chat("GET", "chat.bsky.convo.getMessages",
-                               params={"convoId": convo["id"], "limit": 100, "cursor": cursor})
-                body = g.json() or {}
-                for msg in body.get("messages") or []:
-                    sender = (msg.get("sender") or {}).get("did")
-                    if not msg.get("id") or sender == me["did"] or "text" not in msg:
-                        continue
-                    who = next((m for m in members if m.get("did") == sender), {})
-                    reply = Reply(str(msg["id"]), str(msg.get("text") or ""),
-                                  "@" + str(who.get("handle") or sender),
-                                  [str(sender), str(who.get("handle") or "").lower()],
-                                  parse_time(msg.get("sentAt")), "bsky-chat-sentAt",
-                                  {"message": msg, "convo": convo.get("id")},
-                                  parents=["", f"convo:{convo['id']}"], direct=True)
-                    store_reply(self.env, matcher, self.name, source, reply, stats,
-                                extra_secrets=secrets, stranger_ok=True)
-                cursor = body.get("cursor")
-                if not cursor:
-                    break
+            for msg in self._convo_messages(convo["id"]):
+                sender = (msg.get("sender") or {}).get("did")
+                if not msg.get("id") or sender == me["did"] or "text" not in msg:
+                    continue
+                who = next((m for m in members if m.get("did") == sender), {})
+                reply = Reply(str(msg["id"]), str(msg.get("text") or ""),
+                              "@" + str(who.get("handle") or sender),
+                              [str(sender), str(who.get("handle") or "").lower()],
+                              parse_time(msg.get("sentAt")), "bsky-chat-sentAt",
+                              {"message": msg, "convo": convo.get("id")},
+                              parents=["", f"convo:{convo['id']}"], direct=True)
+                store_reply(self.env, matcher, self.name, source, reply, stats,
+                            extra_secrets=secrets, stranger_ok=True)
 

@@ -446,3 +446,13 @@ def in_collect_window(p: ProbeRef, now: datetime, grace_days: int = 2) -> bool:
     from datetime import timedelta
 
     return p.window_ends_at is None or now <= p.window_ends_at + timedelta(days=grace_days)
+
+
+def with_notes(detail: dict[str, Any], note: str = "", resolved: str = "") -> dict[str, Any]:
+    """A send result's detail with its optional facts: a ``note`` (e.g. a DM posted
+    publicly) and how an interrupted send was ``resolved``."""
+    if note:
+        detail["note"] = note
+    if resolved:
+        detail["resolved"] = resolved
+    return detail

@@ -61,6 +61,7 @@ from .common import (
     store_reply,
     store_sent_payload,
     target,
+    with_notes,
 )
 from .http import ApiClient, ApiError, MaybeSent
 
@@ -293,10 +294,7 @@ class MastodonChannel(Channel):
                 m.get("id") == company.get("id") for m in status.get("mentions") or [])),
             "sent_evidence": evidence, "server_version": self.instance().get("version"),
         }
-        if note:
-            detail["note"] = note
-        if resolved:
-            detail["resolved"] = resolved
+        with_notes(detail, note, resolved)
         if not detail["mention_resolved"]:
             self.env.log.warning("Mastodon: probe %s: the server did not link the mention of %s",
                                  pc.probe_id, target(pc.target).handle)

@@ -56,6 +56,7 @@ from .common import (
     store_reply,
     store_sent_payload,
     target,
+    with_notes,
 )
 from .http import ApiClient, ApiError, MaybeSent
 
@@ -200,10 +201,7 @@ class XChannel(Channel):
                   f"https://x.com/{me.get('username')}/status/{tid}",
                   "text": data.get("text"), "account": me.get("username"),
                   "sent_evidence": evidence}
-        if note:
-            detail["note"] = note
-        if resolved:
-            detail["resolved"] = resolved
+        with_notes(detail, note, resolved)
         return SendResult(created, source, tid, detail)
 
     def _dm_result(self, pc: ProbeContext, data: dict[str, Any], me: dict[str, Any],
@@ -221,10 +219,7 @@ class XChannel(Channel):
         detail = {"post_id": eid, "mode": "direct", "conversation": f"dm:{conv}",
                   "account": me.get("username"), "text": data.get("text"),
                   "sent_evidence": evidence}
-        if note:
-            detail["note"] = note
-        if resolved:
-            detail["resolved"] = resolved
+        with_notes(detail, note, resolved)
         return SendResult(created, source, eid, detail)
 
     def resolve_unknown(self, pc: ProbeContext) -> SendResult | None:
