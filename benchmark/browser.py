@@ -4,7 +4,7 @@ Playwright's own Chromium is the default. Where it is missing (no ``playwright i
 a Chromium named by ``SERVICEBENCH_CHROMIUM`` or a system Chromium (Debian's ``chromium``,
 Ubuntu's ``chromium-browser``) is used instead.
 
-``python -m benchmark.browser --check`` exits 0 if a usable browser exists and 1 with a
+``python -m servicebench.browser --check`` exits 0 if a usable browser exists and 1 with a
 message saying what to install otherwise (the ``dev`` setup script relies on this).
 """
 
@@ -121,7 +121,7 @@ def check() -> tuple[bool, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmark.browser")
+    parser = argparse.ArgumentParser(prog="python -m servicebench.browser")
     parser.add_argument("--check", action="store_true",
                         help="exit 0 if a usable browser exists, 1 otherwise")
     args = parser.parse_args(argv)

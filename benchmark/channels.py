@@ -3,7 +3,7 @@
 Built-in channels are listed in :data:`BUILTIN_CHANNELS` and loaded the same way as
 third-party ones, which register a :class:`Channel` subclass under the entry-point group
 ``servicebench.channels`` (as datasette loads its default plugins). A channel that lacks
-credentials raises :class:`~benchmark.errors.NotConfigured` from ``check_configured`` and
+credentials raises :class:`~servicebench.errors.NotConfigured` from ``check_configured`` and
 is skipped with that message; the rest of the study goes on.
 """
 
@@ -25,15 +25,17 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "servicebench.channels"
 
+#: the built-in channels; the package also declares them as ``servicebench.channels`` entry
+#: points (pyproject.toml), so they load from a source tree without installed metadata too
 BUILTIN_CHANNELS = [
-    "probes.email:EmailChannel",
-    "probes.webform:WebformChannel",
-    "probes.manual:PhoneChannel",
-    "probes.manual:ChatChannel",
-    "probes.manual:VisitChannel",
-    "probes.social.mastodon:MastodonChannel",
-    "probes.social.bluesky:BlueskyChannel",
-    "probes.social.x:XChannel",
+    "servicebench.probes.email:EmailChannel",
+    "servicebench.probes.webform:WebformChannel",
+    "servicebench.probes.manual:PhoneChannel",
+    "servicebench.probes.manual:ChatChannel",
+    "servicebench.probes.manual:VisitChannel",
+    "servicebench.probes.social.mastodon:MastodonChannel",
+    "servicebench.probes.social.bluesky:BlueskyChannel",
+    "servicebench.probes.social.x:XChannel",
 ]
 
 
@@ -186,6 +188,8 @@ def registry() -> dict[str, type[Channel]]:
                 continue
             found[cls.name] = cls
         for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.value in BUILTIN_CHANNELS:
+                continue  # a built-in, loaded above
             try:
                 cls = ep.load()
             except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the tool

@@ -20,12 +20,13 @@ Each piece of evidence adds a weight to one kind and a readable reason. Decision
 
 In helpdesk threads only the newest comment is read, and text that repeats the probe is
 ignored. This module weighs and decides; the parts live beside it: text extraction in
-:mod:`benchmark.classify_extract`, header, bounce and bulk-mail evidence in
-:mod:`benchmark.classify_headers`, text evidence in :mod:`benchmark.classify_content`, the
-evidence ledger in :mod:`benchmark.classify_evidence`, the rules in
-:mod:`benchmark.classify_rules` and :mod:`benchmark.classify_phrases`. Nothing named in a message
-is ever fetched, and no input makes these functions raise (except :func:`classify_file` on a
-file that cannot be read); unreadable input is counted as automated and flagged.
+:mod:`servicebench.classify_extract`, header, bounce and bulk-mail evidence in
+:mod:`servicebench.classify_headers`, text evidence in :mod:`servicebench.classify_content`, the
+evidence ledger in :mod:`servicebench.classify_evidence`, the rules in
+:mod:`servicebench.classify_rules` and :mod:`servicebench.classify_phrases`. Nothing named
+in a message is ever fetched, and no input makes these functions raise (except
+:func:`classify_file` on a file that cannot be read); unreadable input is counted as
+automated and flagged.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 :class:`Evidence` collects weights per kind with a readable reason for each;
 :func:`match_rules` adds the weight of every phrase rule found in a text, capped per category;
-:class:`Classification` is what :mod:`benchmark.classify` returns.
+:class:`Classification` is what :mod:`servicebench.classify` returns.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""Rules and platform fingerprints used by :mod:`benchmark.classify`.
+"""Rules and platform fingerprints used by :mod:`servicebench.classify`.
 
 Every rule is a regular expression with a weight, a category and a short human-readable label
 that ends up in the classification's reasons; the phrase rules are built from the lists in
-:mod:`benchmark.classify_phrases`. German patterns are written with umlauts and ``ß``;
+:mod:`servicebench.classify_phrases`. German patterns are written with umlauts and ``ß``;
 :func:`de` makes them also match the ``ae/oe/ue/ss`` spellings that plain-ASCII mail systems
 produce. All patterns are bounded (no nested unbounded repeats) so that hostile input cannot
 make matching slow.

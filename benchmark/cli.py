@@ -315,12 +315,10 @@ def classify(files: tuple[Path, ...], as_json: bool) -> None:
 @handle_errors
 def report(folder: Path, fmt: str, out: Path | None, templates: Path | None) -> None:
     """Render the comparison report as PDF or HTML."""
-    from .report import render_report
+    from .api import Study
 
-    study = _load(folder, require_secrets=False)
-    out = out or study.folder / f"report.{fmt}"
-    path = render_report(study, _store(study), fmt, out, templates, clock_from_env().now())
-    click.echo(f"Wrote {path}")
+    study = Study(_load(folder, require_secrets=False))
+    click.echo(f"Wrote {study.report(format=fmt, out=out, templates=templates)}")
 
 
 @cli.command()
@@ -332,12 +330,10 @@ def report(folder: Path, fmt: str, out: Path | None, templates: Path | None) -> 
 @handle_errors
 def export(folder: Path, fmt: str, out: Path | None) -> None:
     """Write per-probe and per-company tables as CSV or XLSX."""
-    from .export import export_tables
+    from .api import Study
 
-    study = _load(folder, require_secrets=False)
-    paths = export_tables(study, _store(study), fmt, out or study.folder / "exports",
-                          clock_from_env().now())
-    for p in paths:
+    study = Study(_load(folder, require_secrets=False))
+    for p in study.export(format=fmt, out=out):
         click.echo(f"Wrote {p}")
 
 
@@ -357,7 +353,7 @@ def probe_form(url: str, study_folder: Path | None, persona: str | None, scenari
                out: Path, timeout: float, as_json: bool) -> None:
     """Open a contact form, fill it and screenshot it, and print the field mapping and why.
     Nothing is submitted."""
-    from probes.webform.report import probe_form as do_probe_form
+    from servicebench.probes.webform.report import probe_form as do_probe_form
 
     p = s = None
     if study_folder is not None:
@@ -396,7 +392,7 @@ def log_cmd(folder: Path, probe_ref: str | None, started_at: str | None, menu_at
             gave_up_after: float | None, checklist: tuple[str, ...], notes: str,
             replace: bool, import_csv: Path | None) -> None:
     """Record a manual contact (phone, chat, visit): asks for what is not given as options."""
-    from probes import manual
+    from servicebench.probes import manual
 
     from .runner import plan
 

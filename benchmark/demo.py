@@ -31,7 +31,7 @@ def _demo_study_text() -> str:
         return DEMO_STUDY.read_text(encoding="utf-8")
     from importlib.resources import files
 
-    return (files("benchmark") / "init_template" / "sandbox-demo.yaml").read_text("utf-8")
+    return (files("servicebench") / "init_template" / "sandbox-demo.yaml").read_text("utf-8")
 
 
 def _without_forms(text: str) -> str:

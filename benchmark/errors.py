@@ -1,4 +1,4 @@
-"""Typed errors raised by the core. Only ``benchmark.cli`` turns them into exit codes."""
+"""Typed errors raised by the core. Only ``servicebench.cli`` turns them into exit codes."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Report texts in German and English, and locale-aware formatting of times and figures.
 
-The German rule texts (``rule_*``) translate the docstrings of :mod:`benchmark.metrics`;
+The German rule texts (``rule_*``) translate the docstrings of :mod:`servicebench.metrics`;
 change them together. The English report quotes the docstrings themselves.
 """
 

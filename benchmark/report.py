@@ -57,7 +57,7 @@ class SafeURLFetcher(URLFetcher):
 
 def template_dirs(template_dir: Path | None = None) -> list[Path]:
     """The user's template folder (if any) first, then the packaged templates."""
-    import report_templates
+    from servicebench import report_templates
 
     dirs = [Path(template_dir)] if template_dir else []
     return dirs + [Path(report_templates.__file__).parent]
@@ -116,7 +116,7 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def build_context(study: Study, store: Store, now: datetime) -> dict[str, Any]:
-    """Everything the templates use; figures come from :mod:`benchmark.metrics`."""
+    """Everything the templates use; figures come from :mod:`servicebench.metrics`."""
     lang = study.language
     t = texts(lang)
     tz = study.tz
@@ -259,7 +259,7 @@ def _doc_rules(fn: Any) -> list[str]:
 
 def rule_texts(language: str) -> list[str]:
     """The rules quoted in the methods section: outcomes, censoring, rates and ranking,
-    checklist, salutation. English quotes the docstrings of :mod:`benchmark.metrics`."""
+    checklist, salutation. English quotes the docstrings of :mod:`servicebench.metrics`."""
     t = texts(language)
     if language == "de":
         return [t[k] for k in ("rule_outcomes", "rule_censoring", "rule_rates",

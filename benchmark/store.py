@@ -1,7 +1,7 @@
 """The study's state: ``study.db`` (SQLite) and the ``evidence/`` folder beside ``study.yaml``.
 
 Every write that matters is committed before the action it records is taken (see
-:mod:`benchmark.runner`), and evidence files are written atomically, so a killed process
+:mod:`servicebench.runner`), and evidence files are written atomically, so a killed process
 never loses stored data.
 """
 

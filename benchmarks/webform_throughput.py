@@ -15,12 +15,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmark.clock import SystemClock  # noqa: E402
-from benchmark.sandbox.web import FormServer  # noqa: E402
-from probes.webform.fields import FormInput  # noqa: E402
-from probes.webform.flow import FormVisit  # noqa: E402
-from probes.webform.report import sample_persona, sample_scenario  # noqa: E402
-from probes.webform.session import BrowserSession  # noqa: E402
+from servicebench.clock import SystemClock  # noqa: E402
+from servicebench.probes.webform.fields import FormInput  # noqa: E402
+from servicebench.probes.webform.flow import FormVisit  # noqa: E402
+from servicebench.probes.webform.report import sample_persona, sample_scenario  # noqa: E402
+from servicebench.probes.webform.session import BrowserSession  # noqa: E402
+from servicebench.sandbox.web import FormServer  # noqa: E402
 
 FORMS = ["cf7", "gravity", "hubspot", "zendesk", "placeholder", "iframe", "multistep",
          "jsinline", "nonbutton"]

@@ -61,11 +61,11 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-from benchmark.channels import Channel, ProbeContext, SendResult
-from benchmark.clock import utc_iso
-from benchmark.errors import ProbeError, ServicebenchError
-from benchmark.store import Store
-from benchmark.study import Fact, Study, parse_duration
+from servicebench.channels import Channel, ProbeContext, SendResult
+from servicebench.clock import utc_iso
+from servicebench.errors import ProbeError, ServicebenchError
+from servicebench.store import Store
+from servicebench.study import Fact, Study, parse_duration
 
 OUTCOMES = ("answered", "gave_up", "no_connection")
 DEFAULT_ABANDON = {"phone": timedelta(minutes=60), "chat": timedelta(minutes=15),

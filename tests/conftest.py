@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.clock import AcceleratedClock
-from benchmark.sandbox.companies import SandboxCompany
-from benchmark.sandbox.core import Sandbox
+from servicebench.clock import AcceleratedClock
+from servicebench.sandbox.companies import SandboxCompany
+from servicebench.sandbox.core import Sandbox
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -9,9 +9,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmark.clock import utc_iso
-from benchmark.store import Store
-from benchmark.study import Study, load_study
+from servicebench.clock import utc_iso
+from servicebench.store import Store
+from servicebench.study import Study, load_study
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday, 09:00 in Berlin
 H = 3600.0

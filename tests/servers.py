@@ -2,7 +2,7 @@
 
 - Dovecot (Debian's dovecot-imapd), configured in a temporary folder: IMAP with STARTTLS
   on one port and implicit TLS on another, a passwd-file user, Maildir storage.
-- aiosmtpd SMTP servers come from the sandbox (``benchmark.sandbox.smtp_server``).
+- aiosmtpd SMTP servers come from the sandbox (``servicebench.sandbox.smtp_server``).
 """
 
 from __future__ import annotations

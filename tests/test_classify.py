@@ -1,4 +1,4 @@
-"""Tests for benchmark.classify: a corpus of realistic received mails plus hostile input.
+"""Tests for servicebench.classify: a corpus of realistic received mails plus hostile input.
 
 Fixture files are named ``<expected-kind>__<short-name>.eml``. Every file is classified twice:
 without any context (as the ``classify`` command would on a loose file) and with the context
@@ -15,8 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.classify import KINDS, Classification, classify_file, classify_message, classify_text
-from benchmark.errors import ClassifyError
+from servicebench.classify import (
+    KINDS,
+    Classification,
+    classify_file,
+    classify_message,
+    classify_text,
+)
+from servicebench.errors import ClassifyError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "emails"
 FILES = sorted(FIXTURES.glob("*.eml"))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from benchmark.cli import cli
-from benchmark.store import Store
+from servicebench.cli import cli
+from servicebench.store import Store
 
 STUDY = textwrap.dedent("""\
     study: {id: hotline, title: Hotline test, language: de, timezone: Europe/Berlin}

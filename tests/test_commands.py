@@ -11,12 +11,12 @@ from pathlib import Path
 from click.testing import CliRunner
 from conftest import sandbox_study_yaml
 
-from benchmark import runner
-from benchmark.cli import cli
-from benchmark.clock import CLOCK_ENV, parse_utc
-from benchmark.sandbox.core import SHOPPER_USER, Sandbox
-from benchmark.store import Store
-from benchmark.study import load_study
+from servicebench import runner
+from servicebench.cli import cli
+from servicebench.clock import CLOCK_ENV, parse_utc
+from servicebench.sandbox.core import SHOPPER_USER, Sandbox
+from servicebench.store import Store
+from servicebench.study import load_study
 
 
 def prepare(tmp_path: Path, sandbox: Sandbox) -> tuple[Path, dict[str, str]]:

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from benchmark.cli import cli
-from benchmark.demo import DEMO_STUDY, _without_forms
-from benchmark.sandbox.core import default_companies
-from benchmark.sandbox.social_sim import study_channels
-from benchmark.study import STUDY_FILE, load_study
+from servicebench.cli import cli
+from servicebench.demo import DEMO_STUDY, _without_forms
+from servicebench.sandbox.core import default_companies
+from servicebench.sandbox.social_sim import study_channels
+from servicebench.study import STUDY_FILE, load_study
 
 CHANNELS = {"email", "webform", "mastodon", "x", "bluesky", "phone"}
 ENV = {"SANDBOX_SMTP_PORT": "2525", "SANDBOX_IMAP_PORT": "1143", "SANDBOX_USER": "shopper",

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from conftest import TEST_COMPANIES, make_clock, sandbox_study_yaml
 
-from benchmark import runner
-from benchmark.clock import CLOCK_ENV, parse_utc
-from benchmark.sandbox.companies import SandboxCompany
-from benchmark.sandbox.core import Sandbox
-from benchmark.sandbox.smtp_server import SmtpFault
-from benchmark.store import Store
-from benchmark.study import load_study
+from servicebench import runner
+from servicebench.clock import CLOCK_ENV, parse_utc
+from servicebench.sandbox.companies import SandboxCompany
+from servicebench.sandbox.core import Sandbox
+from servicebench.sandbox.smtp_server import SmtpFault
+from servicebench.store import Store
+from servicebench.study import load_study
 
 
 def setup_study(tmp_path: Path, sandbox: Sandbox, **kw: str) -> tuple:
@@ -144,7 +144,7 @@ def test_killed_while_sending_never_sends_twice(tmp_path: Path,
     with Sandbox(clock, tmp_path / "sb", companies, with_forms=False, smtp_fault=fault) as sb:
         study, store = setup_study(tmp_path, sb, companies=[("fastco", "fast")])
         env = {**os.environ, **sb.env(), CLOCK_ENV: clock.spec()}
-        proc = subprocess.Popen([sys.executable, "-m", "benchmark.cli", "run",
+        proc = subprocess.Popen([sys.executable, "-m", "servicebench.cli", "run",
                                  str(study.folder)], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
         try:
@@ -176,8 +176,8 @@ def test_killed_while_sending_never_sends_twice(tmp_path: Path,
 
 def test_imap_drop_mid_sync_loses_nothing(tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from benchmark.sandbox.imap_server import Fault
-    from probes.email import imap_sync
+    from servicebench.probes.email import imap_sync
+    from servicebench.sandbox.imap_server import Fault
 
     monkeypatch.setattr(imap_sync, "FETCH_BATCH", 1)  # each message its own FETCH
     companies = [SandboxCompany(f"c{i}", f"C{i}", f"c{i}.sandbox.test", "ack-then-silence")

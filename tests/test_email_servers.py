@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from conftest import make_clock
 
-from benchmark import runner
-from benchmark.clock import parse_utc
-from benchmark.errors import ProbeError
-from benchmark.sandbox.smtp_server import SandboxSMTPServer
-from benchmark.store import Store
-from benchmark.study import load_study
-from probes.email.smtp_send import SmtpSettings, send_message, server_timestamp
+from servicebench import runner
+from servicebench.clock import parse_utc
+from servicebench.errors import ProbeError
+from servicebench.probes.email.smtp_send import SmtpSettings, send_message, server_timestamp
+from servicebench.sandbox.smtp_server import SandboxSMTPServer
+from servicebench.store import Store
+from servicebench.study import load_study
 
 
 def study_for(folder: Path, imap: str, smtp: str = "{host: 127.0.0.1, port: 1, "

@@ -7,9 +7,9 @@ import openpyxl
 import pytest
 from conftest_data import at, make_study, populate
 
-from benchmark.errors import ServicebenchError
-from benchmark.export import PROBE_LEAD, XLSX_NAME, export_tables
-from benchmark.metrics import CHANNEL_COLUMNS, COMPANY_COLUMNS
+from servicebench.errors import ServicebenchError
+from servicebench.export import PROBE_LEAD, XLSX_NAME, export_tables
+from servicebench.metrics import CHANNEL_COLUMNS, COMPANY_COLUMNS
 
 NOW = at(10 * 24)
 SECRET = "S3cr3t-Imap-Pa55word"

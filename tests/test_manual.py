@@ -9,14 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.channels import get_channel
-from benchmark.clock import SystemClock
-from benchmark.errors import ServicebenchError, StudyError
-from benchmark.metrics import probe_outcomes
-from benchmark.runner import Runner, RunSummary, plan
-from benchmark.store import Store
-from benchmark.study import load_study
-from probes.manual import (
+from servicebench.channels import get_channel
+from servicebench.clock import SystemClock
+from servicebench.errors import ServicebenchError, StudyError
+from servicebench.metrics import probe_outcomes
+from servicebench.probes.manual import (
     ChatChannel,
     PhoneChannel,
     VisitChannel,
@@ -25,6 +22,9 @@ from probes.manual import (
     import_contacts_csv,
     log_contact,
 )
+from servicebench.runner import Runner, RunSummary, plan
+from servicebench.store import Store
+from servicebench.study import load_study
 
 STUDY = textwrap.dedent("""\
     study: {id: man, title: Manual test, language: de, timezone: Europe/Berlin, window: 3d}
@@ -76,7 +76,7 @@ def test_channels_are_registered_manual_and_never_sent(setup) -> None:
     assert summary.sent == 0
     assert all(r["state"] == "planned" for r in store.probes())
     text = runner.channels["phone"].preview(
-        __import__("benchmark.runner", fromlist=["probe_context"]).probe_context(
+        __import__("servicebench.runner", fromlist=["probe_context"]).probe_context(
             study, store.probe(probes["phone"])))
     assert "+49 30 1234567" in text and "45 min" in text and "Nennt die Lieferzeit" in text
 
@@ -112,7 +112,7 @@ def test_answered_call_becomes_sent_probe_and_human_message(setup, tmp_path: Pat
 
 
 def test_checklist_line_matches_exactly_the_answered_facts(setup) -> None:
-    from benchmark.metrics import checklist
+    from servicebench.metrics import checklist
 
     study, _, _ = setup
     facts = study.scenario("lieferzeit").expect

@@ -16,7 +16,7 @@ from conftest_data import (
     populate,
 )
 
-from benchmark.metrics import (
+from servicebench.metrics import (
     channel_table,
     checklist,
     company_table,
@@ -27,7 +27,7 @@ from benchmark.metrics import (
     probe_outcomes,
     rank_rows,
 )
-from benchmark.study import Fact, Persona
+from servicebench.study import Fact, Persona
 
 DAY = 24 * H
 LATER = at(30 * 24)  # every window closed
@@ -293,8 +293,8 @@ def test_channel_table_compares_channels(tmp_path) -> None:
 
 
 def test_salutation_after_social_mentions() -> None:
-    from benchmark.metrics import personal_salutation
-    from benchmark.study import Persona
+    from servicebench.metrics import personal_salutation
+    from servicebench.study import Persona
 
     lena = Persona(id="l", name="Lena Berger", email="l@x.example")
     assert personal_salutation("@lena@social.example @shop Hallo Lena, gern!", lena)

@@ -5,10 +5,10 @@ import re
 import pytest
 from conftest_data import add_message, add_probe, at, make_study, populate
 
-from benchmark import report
-from benchmark.errors import ServicebenchError
-from benchmark.i18n import format_duration, format_percent
-from benchmark.report import SafeURLFetcher, excerpt, render_report
+from servicebench import report
+from servicebench.errors import ServicebenchError
+from servicebench.i18n import format_duration, format_percent
+from servicebench.report import SafeURLFetcher, excerpt, render_report
 
 NOW = at(10 * 24)
 HOSTILE = ('Sehr geehrte Frau Berger,\n<img src="file:///etc/passwd">\n'

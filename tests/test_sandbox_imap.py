@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from tlsutil import client_context, make_self_signed, server_context
 
-from benchmark.sandbox.imap_server import Fault, IMAPServer, MailboxError, MailStore
-from probes.email import imap_sync
+from servicebench.probes.email import imap_sync
+from servicebench.sandbox.imap_server import Fault, IMAPServer, MailboxError, MailStore
 
 USER, PASSWORD = "lena@shopper.test", "s3cret pass"
 T0 = datetime(2026, 11, 24, 10, 0, 5, tzinfo=UTC)

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from conftest import make_clock
 
-from benchmark.demo import write_accuracy
-from benchmark.runner import watch
-from benchmark.sandbox.companies import SandboxCompany
-from benchmark.sandbox.core import Sandbox
-from benchmark.sandbox.social_sim import NETWORKS, study_channels
-from benchmark.store import Store
-from benchmark.study import load_study
+from servicebench.demo import write_accuracy
+from servicebench.runner import watch
+from servicebench.sandbox.companies import SandboxCompany
+from servicebench.sandbox.core import Sandbox
+from servicebench.sandbox.social_sim import NETWORKS, study_channels
+from servicebench.store import Store
+from servicebench.study import load_study
 
 BEHAVIOURS = [("fastco", "fast"), ("helpco", "helpdesk"), ("ackco", "ack-then-silence"),
               ("silentco", "never"), ("threadco", "new-thread")]

@@ -21,14 +21,20 @@ from typing import Any
 
 import pytest
 
-from benchmark.channels import ChannelEnv
-from benchmark.clock import SystemClock
-from benchmark.errors import NotConfigured
-from benchmark.runner import plan, probe_context, run
-from benchmark.sandbox.bsky_stub import BlueskyXRPCStub
-from benchmark.store import Store
-from benchmark.study import load_study
-from probes.social.bluesky import BlueskyChannel, mention_facets, probe_rkey, tid, tid_time
+from servicebench.channels import ChannelEnv
+from servicebench.clock import SystemClock
+from servicebench.errors import NotConfigured
+from servicebench.probes.social.bluesky import (
+    BlueskyChannel,
+    mention_facets,
+    probe_rkey,
+    tid,
+    tid_time,
+)
+from servicebench.runner import plan, probe_context, run
+from servicebench.sandbox.bsky_stub import BlueskyXRPCStub
+from servicebench.store import Store
+from servicebench.study import load_study
 
 HERE = Path(__file__).parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -1,4 +1,4 @@
-"""The Mastodon channel against the local Mastodon API server (benchmark.sandbox)."""
+"""The Mastodon channel against the local Mastodon API server (servicebench.sandbox)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.channels import ChannelEnv, OutcomeUnknown
-from benchmark.clock import SystemClock
-from benchmark.errors import NotConfigured, ProbeError, StudyError
-from benchmark.runner import Runner, RunSummary, plan, probe_context, run
-from benchmark.sandbox.social_server import MastodonAPIServer
-from benchmark.store import Store
-from benchmark.study import load_study
-from probes.social.http import parse_link_header, read_rate_limit
-from probes.social.mastodon import MastodonChannel, parse_version
+from servicebench.channels import ChannelEnv, OutcomeUnknown
+from servicebench.clock import SystemClock
+from servicebench.errors import NotConfigured, ProbeError, StudyError
+from servicebench.probes.social.http import parse_link_header, read_rate_limit
+from servicebench.probes.social.mastodon import MastodonChannel, parse_version
+from servicebench.runner import Runner, RunSummary, plan, probe_context, run
+from servicebench.sandbox.social_server import MastodonAPIServer
+from servicebench.store import Store
+from servicebench.study import load_study
 
 STUDY = textwrap.dedent("""\
     study: {id: soc, title: Social test, language: en, window: 2d}
@@ -433,7 +433,7 @@ def test_version_parsing() -> None:
 
 # ------------------------------------------------------------------------------- schema
 def test_social_section_schema_is_merged_once(tmp_path: Path, net: Net) -> None:
-    from benchmark.schema import study_schema
+    from servicebench.schema import study_schema
 
     props = study_schema()["properties"]
     assert set(props["social"]["properties"]) >= {"mastodon", "bluesky", "x"}

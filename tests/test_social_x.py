@@ -1,4 +1,4 @@
-"""The X channel against the local X API v2 server (benchmark.sandbox.social_server)."""
+"""The X channel against the local X API v2 server (servicebench.sandbox.social_server)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.channels import ChannelEnv
-from benchmark.clock import SystemClock
-from benchmark.errors import NotConfigured
-from benchmark.runner import plan, probe_context, run
-from benchmark.sandbox.social_server import XAPIServer, snowflake
-from benchmark.store import Store
-from benchmark.study import load_study
-from probes.social.x import XChannel, snowflake_time
+from servicebench.channels import ChannelEnv
+from servicebench.clock import SystemClock
+from servicebench.errors import NotConfigured
+from servicebench.probes.social.x import XChannel, snowflake_time
+from servicebench.runner import plan, probe_context, run
+from servicebench.sandbox.social_server import XAPIServer, snowflake
+from servicebench.store import Store
+from servicebench.study import load_study
 
 STUDY = textwrap.dedent("""\
     study: {id: soc-x, title: X test, language: de, window: 2d}

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from benchmark.cli import cli
-from benchmark.errors import StudyError
-from benchmark.study import load_study, parse_duration
+from servicebench.cli import cli
+from servicebench.errors import StudyError
+from servicebench.study import load_study, parse_duration
 
 GOOD = textwrap.dedent("""\
     study: {id: t1, title: Test, language: en, timezone: Europe/Berlin, window: 3d}

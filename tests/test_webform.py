@@ -14,16 +14,16 @@ from typing import Any
 
 import pytest
 
-from benchmark import browser as browser_mod
-from benchmark.channels import ChannelEnv, OutcomeUnknown, ProbeContext, get_channel
-from benchmark.clock import SystemClock
-from benchmark.errors import NotConfigured, ProbeBlocked, ProbeError, StudyError
-from benchmark.sandbox.web import FormServer, check, email_of, form_spec, parse_body
-from benchmark.store import Store
-from benchmark.study import Persona, Scenario, load_study
-from probes.webform import WebformChannel, probe_form
-from probes.webform.choose import choose_option, choose_salutation
-from probes.webform.fields import FormInput
+from servicebench import browser as browser_mod
+from servicebench.channels import ChannelEnv, OutcomeUnknown, ProbeContext, get_channel
+from servicebench.clock import SystemClock
+from servicebench.errors import NotConfigured, ProbeBlocked, ProbeError, StudyError
+from servicebench.probes.webform import WebformChannel, probe_form
+from servicebench.probes.webform.choose import choose_option, choose_salutation
+from servicebench.probes.webform.fields import FormInput
+from servicebench.sandbox.web import FormServer, check, email_of, form_spec, parse_body
+from servicebench.store import Store
+from servicebench.study import Persona, Scenario, load_study
 
 TEST_FORMS = Path(__file__).parent / "forms"
 REPLY = "p-7f3a9c@replies.example.org"
@@ -61,7 +61,7 @@ def testforms() -> Any:
 @pytest.fixture(scope="module")
 def shared_session() -> Any:
     """One browser worker for the module's tests (the channel normally owns its pool)."""
-    from probes.webform.pool import SessionPool
+    from servicebench.probes.webform.pool import SessionPool
     s = SessionPool(1)
     yield s
     s.close()
@@ -402,7 +402,7 @@ def test_study_overrides(tmp_path: Path, sandbox: Any, shared_session: Any) -> N
 @browser
 @pytest.mark.browser
 def test_one_browser_fresh_context_and_close(tmp_path: Path, sandbox: Any) -> None:
-    from probes.webform.pool import SessionPool
+    from servicebench.probes.webform.pool import SessionPool
 
     p = Probe(tmp_path, sandbox.url("placeholder"), None)
     p.channel.pool = SessionPool(1)
@@ -423,7 +423,7 @@ def test_runner_fills_forms_in_parallel(tmp_path: Path, sandbox: Any) -> None:
     """Bounded concurrency: the runner keeps up to ``parallel`` forms open at once."""
     import threading
 
-    from benchmark.runner import run
+    from servicebench.runner import run
 
     write_study(tmp_path, sandbox.url("placeholder"))
     text = (tmp_path / "study.yaml").read_text()
@@ -489,7 +489,7 @@ def test_no_browser_is_not_configured(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_browser_check_command() -> None:
     import subprocess
     import sys
-    out = subprocess.run([sys.executable, "-m", "benchmark.browser", "--check"],
+    out = subprocess.run([sys.executable, "-m", "servicebench.browser", "--check"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "Chromium" in out.stdout

@@ -1,6 +1,6 @@
 """The IMAP commands the sandbox server answers, one handler each, and the table of them.
 
-A handler gets the :class:`~benchmark.sandbox.imap_session.IMAPSession` (connection state and
+A handler gets the :class:`~servicebench.sandbox.imap_session.IMAPSession` (connection state and
 I/O), the command's tag, its parsed arguments and whether it came as ``UID <command>``; it
 sends untagged responses itself and returns the tagged result (``OK ...``, ``NO ...``,
 ``BAD ...``), or None when it has answered already. :data:`COMMANDS` names, per command, the
@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from benchmark.sandbox.imap_protocol import (
+from servicebench.sandbox.imap_protocol import (
     SYSTEM_FLAGS,
     Atom,
     FetchItem,
@@ -37,10 +37,10 @@ from benchmark.sandbox.imap_protocol import (
     quoted,
     section_bytes,
 )
-from benchmark.sandbox.mailstore import DELIMITER, mailbox_key
+from servicebench.sandbox.mailstore import DELIMITER, mailbox_key
 
 if TYPE_CHECKING:
-    from benchmark.sandbox.imap_session import IMAPSession
+    from servicebench.sandbox.imap_session import IMAPSession
 
 IDLE_POLL = 0.1  # seconds between mailbox checks during IDLE
 

@@ -8,10 +8,10 @@ Pure standard library: asyncio for the server (in its own thread), a lock for th
 Messages are stored and served byte for byte as delivered; INTERNALDATE has one-second
 resolution (IMAP's), so sub-second parts of a delivered time are dropped.
 
-This module starts and stops the server; the store is in :mod:`benchmark.sandbox.mailstore`,
-a connection's state and dispatch in :mod:`benchmark.sandbox.imap_session`, the commands in
-:mod:`benchmark.sandbox.imap_commands` and the protocol's syntax in
-:mod:`benchmark.sandbox.imap_protocol`.
+This module starts and stops the server; the store is in :mod:`servicebench.sandbox.mailstore`,
+a connection's state and dispatch in :mod:`servicebench.sandbox.imap_session`, the commands in
+:mod:`servicebench.sandbox.imap_commands` and the protocol's syntax in
+:mod:`servicebench.sandbox.imap_protocol`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import ssl
 import threading
 from dataclasses import dataclass
 
-from benchmark.sandbox.imap_commands import CloseSession
-from benchmark.sandbox.imap_session import IMAPSession
-from benchmark.sandbox.mailstore import MailboxError, MailStore, StoredMail
+from servicebench.sandbox.imap_commands import CloseSession
+from servicebench.sandbox.imap_session import IMAPSession
+from servicebench.sandbox.mailstore import MailboxError, MailStore, StoredMail
 
 __all__ = ["Fault", "IMAPServer", "MailStore", "MailboxError", "StoredMail"]
 

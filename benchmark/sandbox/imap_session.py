@@ -2,7 +2,7 @@
 
 :class:`IMAPSession` reads a command with its literals, checks that the connection is in the
 state the command needs (not authenticated, authenticated, selected), runs its handler from
-:mod:`benchmark.sandbox.imap_commands` and sends the tagged answer, after EXISTS / RECENT /
+:mod:`servicebench.sandbox.imap_commands` and sends the tagged answer, after EXISTS / RECENT /
 EXPUNGE for changes that others made to the selected mailbox meanwhile.
 """
 
@@ -13,14 +13,14 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
-from benchmark.sandbox.imap_commands import (
+from servicebench.sandbox.imap_commands import (
     COMMANDS,
     STATE_AUTH,
     STATE_NOAUTH,
     STATE_SELECTED,
     CloseSession,
 )
-from benchmark.sandbox.imap_protocol import (
+from servicebench.sandbox.imap_protocol import (
     Atom,
     BadCharset,
     ParseError,
@@ -28,10 +28,10 @@ from benchmark.sandbox.imap_protocol import (
     sort_flags,
     tokenize,
 )
-from benchmark.sandbox.mailstore import MailboxError
+from servicebench.sandbox.mailstore import MailboxError
 
 if TYPE_CHECKING:
-    from benchmark.sandbox.imap_server import IMAPServer
+    from servicebench.sandbox.imap_server import IMAPServer
 
 log = logging.getLogger(__name__)
 

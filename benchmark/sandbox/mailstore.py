@@ -1,4 +1,4 @@
-"""The sandbox mailbox store behind :mod:`benchmark.sandbox.imap_server`.
+"""The sandbox mailbox store behind :mod:`servicebench.sandbox.imap_server`.
 
 Simulated companies drop replies into a :class:`MailStore` with :meth:`MailStore.deliver`,
 choosing the INTERNALDATE (a virtual time on the sandbox's accelerated clock); the IMAP server
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmark.sandbox.imap_protocol import is_valid_flag, normalize_flag, sort_flags
+from servicebench.sandbox.imap_protocol import is_valid_flag, normalize_flag, sort_flags
 
 log = logging.getLogger(__name__)
 

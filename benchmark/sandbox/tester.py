@@ -1,7 +1,7 @@
 """A simulated tester for the demo: makes the study's phone calls and logs each one.
 
 Phone probes are never sent by the tool; a person calls and logs the contact
-(:func:`probes.manual.log_contact`). In the demo this module plays that person, with
+(:func:`servicebench.probes.manual.log_contact`). In the demo this module plays that person, with
 plausible simulated times by the company's behaviour, and adds each call to the sandbox's
 ground truth (channel ``phone``; the answer's ``reply_message_id`` is the logged message's
 ``external_id``, which is what the demo's accuracy check joins on for manual contacts):
@@ -41,7 +41,7 @@ def _whole(dt: datetime) -> datetime:
 def log_phone_calls(study: Study, store: Store, sandbox: Sandbox, clock: Clock,
                     seed: int = 11) -> int:
     """Log a call for every planned phone probe of a sandbox company; returns how many."""
-    from probes.manual import abandon_limit, log_contact
+    from servicebench.probes.manual import abandon_limit, log_contact
 
     rng = Random(seed)
     limit = abandon_limit(study, "phone")

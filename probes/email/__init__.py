@@ -7,7 +7,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any, ClassVar
 
-from benchmark.channels import (
+from servicebench.channels import (
     Channel,
     CollectStats,
     OutcomeUnknown,
@@ -16,9 +16,9 @@ from benchmark.channels import (
     get_channel,
     registry,
 )
-from benchmark.errors import NotConfigured, ProbeError
-from benchmark.inbox import ingest_email
-from benchmark.matching import ProbeIndex
+from servicebench.errors import NotConfigured, ProbeError
+from servicebench.inbox import ingest_email
+from servicebench.matching import ProbeIndex
 
 from . import imap_sync
 from .imap_sync import ImapSettings
@@ -74,7 +74,7 @@ class EmailChannel(Channel):
 
     @classmethod
     def validate_target(cls, config: Any) -> list[str]:
-        from benchmark.study import EMAIL_RE
+        from servicebench.study import EMAIL_RE
 
         target = cls.target_of(config)
         return [] if EMAIL_RE.match(target) else [f"{target!r} is not an email address"]

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from benchmark.errors import ProbeError
+from servicebench.errors import ProbeError
 
 from .tls import client_context
 

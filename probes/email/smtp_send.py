@@ -13,8 +13,8 @@ import smtplib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from benchmark.channels import OutcomeUnknown
-from benchmark.errors import ProbeError
+from servicebench.channels import OutcomeUnknown
+from servicebench.errors import ProbeError
 
 from .tls import client_context
 

@@ -41,7 +41,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from benchmark.channels import (
+from servicebench.channels import (
     Channel,
     ChannelEnv,
     CollectStats,
@@ -49,8 +49,8 @@ from benchmark.channels import (
     ProbeContext,
     SendResult,
 )
-from benchmark.clock import parse_utc
-from benchmark.errors import NotConfigured, ProbeError
+from servicebench.clock import parse_utc
+from servicebench.errors import NotConfigured, ProbeError
 
 from .common import (
     SOCIAL_SCHEMA,

@@ -1,7 +1,7 @@
 """What the Mastodon, Bluesky and X channels share.
 
 * the ``social:`` study section (its JSON Schema, owned by all three channel classes so that
-  :mod:`benchmark.schema` adds it once whichever is registered first) and the per-company
+  :mod:`servicebench.schema` adds it once whichever is registered first) and the per-company
   channel config (a handle, or ``{handle, also, dm}``);
 * composing the text of a probe (a real mention of the company plus the scenario's ``short``
   text in public, the full body in a direct message);
@@ -36,12 +36,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from benchmark.channels import CollectStats, ProbeContext
-from benchmark.clock import parse_utc, utc_iso
-from benchmark.errors import NotConfigured
+from servicebench.channels import CollectStats, ProbeContext
+from servicebench.clock import parse_utc, utc_iso
+from servicebench.errors import NotConfigured
 
 if TYPE_CHECKING:
-    from benchmark.channels import ChannelEnv
+    from servicebench.channels import ChannelEnv
 
 SECRET = {"type": "string", "description": "write it as ${VARIABLE}; never the value itself"}
 URL = {"type": "string", "pattern": r"^https?://", "description": "an http(s) URL"}
@@ -152,7 +152,7 @@ def settings(env: ChannelEnv, network: str, label: str, required: tuple[str, ...
 
 
 def http_options(env: ChannelEnv) -> dict[str, float]:
-    from benchmark.study import parse_duration
+    from servicebench.study import parse_duration
 
     social = env.study.settings.get("social") or {}
     opts: dict[str, float] = {"timeout": float(social.get("timeout") or 30)}
@@ -195,7 +195,7 @@ def compose(env: ChannelEnv, pc: ProbeContext, mention: str, *, dm_possible: boo
     if mention.lower() not in text.lower():
         text = f"{mention} {text}"
     if max_chars is not None and length(text) > max_chars:
-        from benchmark.errors import ProbeError
+        from servicebench.errors import ProbeError
 
         raise ProbeError(f"the public text for {pc.company.name} is {length(text)} characters, "
                          f"more than the {max_chars} allowed here; give scenario "
@@ -377,7 +377,7 @@ def store_reply(env: ChannelEnv, matcher: ReplyMatcher, channel: str, source: st
         except StopIteration:
             persona_name = None
         probe_text = probe.detail.get("text") or probe.detail.get("body")
-    from benchmark.classify import classify_text
+    from servicebench.classify import classify_text
 
     cls = classify_text(reply.text, author=reply.author, is_bot_account=reply.is_bot,
                         replies_to_probe=probe is not None or rule is not None,

@@ -35,7 +35,7 @@ from datetime import datetime
 from http.client import HTTPException
 from typing import Any
 
-from benchmark.errors import NotConfigured, ProbeError
+from servicebench.errors import NotConfigured, ProbeError
 
 USER_AGENT = "servicebench/0.1 (+mystery-shopping benchmark)"
 

@@ -35,7 +35,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from benchmark.channels import (
+from servicebench.channels import (
     Channel,
     ChannelEnv,
     CollectStats,
@@ -43,7 +43,7 @@ from benchmark.channels import (
     ProbeContext,
     SendResult,
 )
-from benchmark.errors import NotConfigured, ProbeError
+from servicebench.errors import NotConfigured, ProbeError
 
 from .common import (
     SOCIAL_SCHEMA,
@@ -71,7 +71,7 @@ MAX_PAGES = 20
 
 
 def html_to_text(content: str) -> str:
-    from benchmark.classify import html_text
+    from servicebench.classify import html_text
 
     return html_text(content or "")
 

@@ -30,7 +30,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from benchmark.channels import (
+from servicebench.channels import (
     Channel,
     ChannelEnv,
     CollectStats,
@@ -38,7 +38,7 @@ from benchmark.channels import (
     ProbeContext,
     SendResult,
 )
-from benchmark.errors import NotConfigured, ProbeError
+from servicebench.errors import NotConfigured, ProbeError
 
 from .common import (
     SOCIAL_SCHEMA,

@@ -13,8 +13,8 @@ import urllib.parse
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from benchmark.channels import Channel, ChannelEnv, OutcomeUnknown, ProbeContext, SendResult
-from benchmark.errors import NotConfigured, ProbeBlocked, ProbeError
+from servicebench.channels import Channel, ChannelEnv, OutcomeUnknown, ProbeContext, SendResult
+from servicebench.errors import NotConfigured, ProbeBlocked, ProbeError
 
 from .fields import FormInput
 from .flow import FormVisit
@@ -94,7 +94,7 @@ class WebformChannel(Channel):
         except ImportError as exc:
             raise NotConfigured("web forms need the playwright package: pip install "
                                 "playwright") from exc
-        from benchmark.browser import find_chromium
+        from servicebench.browser import find_chromium
         find_chromium()
 
     @classmethod

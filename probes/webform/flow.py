@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from benchmark.errors import ProbeBlocked, ProbeError
+from servicebench.errors import ProbeBlocked, ProbeError
 
 from .buttons import classify_buttons, dismiss_cookie_banner
 from .fields import Decision, Field, FormInput, fields_from_scan, label_matches, map_fields

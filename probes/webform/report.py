@@ -89,7 +89,7 @@ def probe_form(url: str, persona: Any = None, scenario: Any = None, out_dir: Pat
                *, timeout: float = 45.0, headless: bool = True) -> FormReport:
     """Open ``url``, fill the form as ``persona`` writing ``scenario``, screenshot it into
     ``out_dir``, and stop before submitting. Persona and scenario default to samples."""
-    from benchmark.clock import SystemClock
+    from servicebench.clock import SystemClock
 
     from .fields import FormInput
     from .flow import FormVisit
@@ -120,13 +120,13 @@ def probe_form(url: str, persona: Any = None, scenario: Any = None, out_dir: Pat
 
 
 def sample_persona() -> Any:
-    from benchmark.study import Persona
+    from servicebench.study import Persona
     return Persona(id="sample", name="Erika Mustermann", email="erika.mustermann@example.org",
                    salutation="Frau", phone="+49 30 1234567", postcode="10115", city="Berlin")
 
 
 def sample_scenario() -> Any:
-    from benchmark.study import Scenario
+    from servicebench.study import Scenario
     return Scenario(id="sample", subject="Frage zur Kündigung meines Vertrags",
                     body="Guten Tag,\n\nwie kann ich meinen Vertrag kündigen, und welche Frist "
                          "gilt dabei?\n\nMit freundlichen Grüßen\nErika Mustermann",

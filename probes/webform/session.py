@@ -6,7 +6,7 @@ import re
 import threading
 from typing import Any
 
-from benchmark.browser import launch
+from servicebench.browser import launch
 
 _local = threading.local()
 

@@ -1,0 +1,166 @@
+"""The Python API: a study's figures as pandas DataFrames, for notebooks and scripts.
+
+The command line uses these same calls, so what a notebook sees is what ``servicebench
+report`` and ``servicebench export`` print::
+
+    >>> import servicebench
+    >>> study = servicebench.open_study("demo-output/study")
+    >>> study.companies()[["company", "channel", "human_reply_rate"]]      # doctest: +SKIP
+    >>> study.probes()[["company", "channel", "sent_at", "sent_at_local"]]  # doctest: +SKIP
+    >>> study.report(format="html", out="report.html")                    # doctest: +SKIP
+
+Every time column is timezone-aware UTC (``sent_at``) and comes with a twin in the study's
+time zone (``sent_at_local``). The API reads the study; it never sends or collects, and it
+never exposes secrets (the study's resolved settings are not part of any table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from .clock import clock_from_env
+from .study import Study as StudyConfig
+from .study import load_study
+
+__all__ = ["Study", "open_study"]
+
+#: message columns that are times (UTC ISO text in the store)
+_MESSAGE_TIMES = ["received_at", "fetched_at"]
+
+
+def open_study(path: str | Path = ".") -> Study:
+    """Open the study in ``path`` (a folder with ``study.yaml``, or the file itself).
+
+    Secrets are not needed for reading figures: a study whose ``.env`` is missing opens.
+    Raises :class:`servicebench.errors.StudyError` when the study file is invalid.
+
+    Example::
+
+        study = servicebench.open_study("mystudy")
+        study.channels()
+    """
+    return Study(load_study(Path(path), require_secrets=False))
+
+
+class Study:
+    """A handle on one study folder: its configuration, its store and its figures.
+
+    Tables are computed at a cut-off, ``as_of`` (default: now by the study clock, which is
+    the real clock unless ``SERVICEBENCH_CLOCK`` says otherwise).
+    """
+
+    def __init__(self, config: StudyConfig) -> None:
+        self.config = config
+
+    # -- identity ------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    @property
+    def title(self) -> str:
+        return self.config.title
+
+    @property
+    def folder(self) -> Path:
+        return self.config.folder
+
+    @property
+    def timezone(self) -> str:
+        return self.config.timezone
+
+    def __repr__(self) -> str:
+        return f"<servicebench.Study {self.id!r} at {str(self.folder)!r}>"
+
+    # -- tables --------------------------------------------------------------------------
+    def probes(self, as_of: datetime | None = None) -> pd.DataFrame:
+        """One row per probe: company, channel, scenario, persona, state, times, outcome."""
+        from .metrics import probe_outcomes
+
+        with self._store() as store:
+            df = probe_outcomes(self.config, store, self._as_of(as_of))
+        return self._with_local_times(df)
+
+    def messages(self) -> pd.DataFrame:
+        """One row per received message: channel, probe, sender, subject, text, kind, reasons
+        and the path of its stored evidence (relative to the study folder)."""
+        with self._store() as store:
+            rows = [dict(r) for r in store.query("SELECT * FROM messages ORDER BY id")]
+        df = pd.DataFrame(rows, columns=_message_columns(rows))
+        for col in _MESSAGE_TIMES:
+            if col in df.columns:
+                df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601")
+        if "probe_id" in df.columns:
+            df["probe_id"] = df["probe_id"].astype("Int64")
+        return self._with_local_times(df)
+
+    def companies(self, as_of: datetime | None = None) -> pd.DataFrame:
+        """Per company and channel (and ``all``): rates, times and rank, as in the report."""
+        from .metrics import company_table
+
+        return company_table(self.probes(as_of))
+
+    def channels(self, as_of: datetime | None = None) -> pd.DataFrame:
+        """Per channel over all companies."""
+        from .metrics import channel_table
+
+        return channel_table(self.probes(as_of))
+
+    # -- outputs -------------------------------------------------------------------------
+    def report(self, format: str = "pdf", out: str | Path | None = None,
+               templates: str | Path | None = None, as_of: datetime | None = None) -> Path:
+        """Render the report (``pdf`` or ``html``) and return its path (default: the study
+        folder's ``report.pdf`` / ``report.html``)."""
+        from .report import render_report
+
+        path = Path(out) if out else self.folder / f"report.{format}"
+        with self._store() as store:
+            return render_report(self.config, store, format, path,
+                                 Path(templates) if templates else None, self._as_of(as_of))
+
+    def export(self, format: str = "csv", out: str | Path | None = None,
+               as_of: datetime | None = None) -> list[Path]:
+        """Write the tables (``csv`` or ``xlsx``) to ``out`` (default: the study folder's
+        ``exports/``) and return the files written."""
+        from .export import export_tables
+
+        out_dir = Path(out) if out else self.folder / "exports"
+        with self._store() as store:
+            return export_tables(self.config, store, format, out_dir, self._as_of(as_of))
+
+    # -- internals -----------------------------------------------------------------------
+    def _as_of(self, as_of: datetime | None) -> datetime:
+        if as_of is None:
+            return clock_from_env().now()
+        return as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+
+    @contextmanager
+    def _store(self) -> Iterator[object]:
+        from .store import Store
+
+        store = Store(self.folder)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def _with_local_times(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Add ``<col>_local`` in the study's zone beside every tz-aware time column."""
+        df = df.copy()
+        for col in list(df.columns):
+            if isinstance(df[col].dtype, pd.DatetimeTZDtype):
+                pos = df.columns.get_loc(col) + 1
+                df.insert(pos, f"{col}_local", df[col].dt.tz_convert(self.timezone))
+        return df
+
+
+def _message_columns(rows: list[dict[str, object]]) -> list[str] | None:
+    return None if rows else ["id", "channel", "source", "external_id", "message_id",
+                              "probe_id", "match_method", "received_at", "time_source",
+                              "sender", "subject", "text", "kind", "reasons", "evidence",
+                              "fetched_at"]

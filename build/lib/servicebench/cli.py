@@ -1,0 +1,510 @@
+"""The command line. The only module that imports click: the core raises typed errors,
+and :func:`main` turns them into messages and exit codes (as sqlite-utils does)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .clock import clock_from_env
+from .errors import ServicebenchError, StudyError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# -- shared options (decorator factories, as sqlite-utils' output_options) ---------------
+def study_argument(fn: F) -> F:
+    """The study folder argument (default: the current folder)."""
+    return click.argument("folder", type=click.Path(file_okay=True, path_type=Path),
+                          default=".", required=False)(fn)
+
+
+def json_option(fn: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(fn)
+
+
+def channel_option(fn: F) -> F:
+    return click.option("--channel", "channels", multiple=True, metavar="NAME",
+                        help="Only these channels (repeatable).")(fn)
+
+
+def handle_errors(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ServicebenchError as exc:
+            click.secho(f"Error: {exc}", fg="red", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted. Stored data is safe; run the command again to go on.",
+                       err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _load(folder: Path, require_secrets: bool = True) -> Any:
+    from .study import load_study
+
+    study = load_study(folder, require_secrets=require_secrets)
+    _setup_logging(study.redact)
+    return study
+
+
+def _store(study: Any) -> Any:
+    from .store import Store
+
+    return Store(study.folder)
+
+
+class _RedactingFilter(logging.Filter):
+    def __init__(self, redact: Callable[[str], str]) -> None:
+        super().__init__()
+        self.redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.redact(record.getMessage())
+        record.args = ()
+        return True
+
+
+def _setup_logging(redact: Callable[[str], str]) -> None:
+    log = logging.getLogger("servicebench")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.WARNING)
+    for h in log.handlers:
+        h.filters = [_RedactingFilter(redact)]
+
+
+def _echo_progress(message: str) -> None:
+    click.echo(f"  {message}")
+
+
+@click.group()
+@click.version_option(__version__, prog_name="servicebench")
+def cli() -> None:
+    """servicebench: send the same customer inquiry to many companies by email, web form and
+    social channels, collect every reply, and compare how fast and how well they answered."""
+
+
+# -- study files ---------------------------------------------------------------------------
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--language", type=click.Choice(["en", "de"]), default="en", show_default=True,
+              help="Language of the starter study and its report.")
+@click.option("--force", is_flag=True, help="Overwrite an existing study.yaml.")
+@handle_errors
+def init(folder: Path, language: str, force: bool) -> None:
+    """Write a commented starter study into FOLDER."""
+    from .scaffold import write_starter_study
+
+    path = write_starter_study(folder, language, force)
+    click.echo(f"Wrote {path}. Edit it, then run: servicebench validate {folder}")
+
+
+@cli.command()
+@study_argument
+@handle_errors
+def validate(folder: Path) -> None:
+    """Check study.yaml and report every problem with its line."""
+    study = _load(folder)
+    n = sum(len(c.channels) for c in study.companies)
+    click.echo(f"{study.file}: OK ({len(study.companies)} companies, {n} channel addresses, "
+               f"{len(study.scenarios)} scenarios, {len(study.personas)} personas)")
+
+
+@cli.command()
+@handle_errors
+def schema() -> None:
+    """Print the JSON Schema of study.yaml (for editor autocompletion)."""
+    from .schema import study_schema
+
+    click.echo(json.dumps(study_schema(), indent=2, ensure_ascii=False))
+
+
+# -- running -------------------------------------------------------------------------------
+@cli.command()
+@study_argument
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; send nothing.")
+@click.option("--watch", is_flag=True,
+              help="Keep sending and collecting until every reply window has closed.")
+@click.option("--poll", default="5m", show_default=True,
+              help="With --watch: how often to collect (e.g. 30s, 5m).")
+@channel_option
+@handle_errors
+def run(folder: Path, dry_run: bool, watch: bool, poll: str, channels: tuple[str, ...]) -> None:
+    """Send every due probe, then collect replies."""
+    from . import runner
+    from .study import parse_duration
+
+    study = _load(folder)
+    store = _store(study)
+    clock = clock_from_env()
+    if dry_run:
+        from .dryrun import dry_run as do_dry_run
+
+        do_dry_run(study, store, clock, click.echo, list(channels) or None)
+        return
+    click.echo(f"Study {study.id}: sending due probes")
+    only = list(channels) or None
+    if watch:
+        summary = runner.watch(study, store, clock, progress=_echo_progress,
+                               poll=parse_duration(poll), only=only)
+    else:
+        summary = runner.run(study, store, clock, progress=_echo_progress, only=only)
+    for name, why in summary.skipped_channels.items():
+        click.secho(f"  skipped channel {name}: {why}", fg="yellow")
+    click.echo(f"Planned {summary.planned} new, sent {summary.sent}, failed {summary.failed}, "
+               f"blocked {summary.blocked}, unknown {summary.unknown}, retry later "
+               f"{summary.retry_later}; collected {summary.collected} new message(s).")
+    for note in summary.notes:
+        click.secho(f"  note: {note}", fg="yellow")
+
+
+@cli.command()
+@study_argument
+@channel_option
+@handle_errors
+def collect(folder: Path, channels: tuple[str, ...]) -> None:
+    """Fetch new replies, store them raw, match and classify them."""
+    from .runner import Runner, RunSummary
+
+    study = _load(folder)
+    store = _store(study)
+    summary = RunSummary()
+    with Runner(study, store, clock_from_env(), _echo_progress, list(channels) or None) as r:
+        for name, why in r.skipped.items():
+            click.secho(f"  skipped channel {name}: {why}", fg="yellow")
+        r.collect(summary)
+    click.echo(f"Collected {summary.collected} new message(s).")
+    for note in summary.notes:
+        click.secho(f"  note: {note}", fg="yellow")
+
+
+@cli.command()
+@study_argument
+@json_option
+@handle_errors
+def status(folder: Path, as_json: bool) -> None:
+    """Show probes per company and channel: planned, sent, failed, replied, waiting..."""
+    from .status import status_rows
+
+    study = _load(folder, require_secrets=False)
+    rows = status_rows(study, _store(study), clock_from_env().now())
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    cols = ["company", "channel", "planned", "sent", "failed", "blocked", "unknown",
+            "replied", "human", "waiting", "window_closed"]
+    _table(rows, cols)
+
+
+def _table(rows: list[dict[str, Any]], cols: list[str]) -> None:
+    widths = {c: max([len(c)] + [len(str(r.get(c, ""))) for r in rows]) for c in cols}
+    click.echo("  ".join(c.ljust(widths[c]) for c in cols))
+    for r in rows:
+        click.echo("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in cols))
+
+
+@cli.command()
+@study_argument
+@click.option("--unmatched", is_flag=True, help="Only messages that match no probe.")
+@json_option
+@handle_errors
+def inbox(folder: Path, unmatched: bool, as_json: bool) -> None:
+    """List received messages with their probe, kind and reasons."""
+    study = _load(folder, require_secrets=False)
+    store = _store(study)
+    rows = [dict(r) for r in store.messages(unmatched=unmatched)]
+    if as_json:
+        for r in rows:
+            r.pop("text", None)
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("No messages." if not unmatched else "No unmatched messages.")
+        return
+    for r in rows:
+        probe = f"probe {r['probe_id']} ({r['match_method']})" if r["probe_id"] else "unmatched"
+        click.echo(f"#{r['id']}  {r['received_at']}  {r['kind']:<10} {probe}")
+        click.echo(f"     from {r['sender']}: {r['subject']}")
+        click.echo(f"     evidence: {r['evidence']}")
+    if unmatched:
+        click.echo("Assign one by hand with: servicebench assign MESSAGE PROBE")
+
+
+@cli.command()
+@click.argument("message_id", type=int)
+@click.argument("probe_id", type=int, required=False)
+@click.option("--folder", type=click.Path(path_type=Path), default=".", show_default=True,
+              help="The study folder.")
+@click.option("--unassign", is_flag=True, help="Detach the message from its probe.")
+@handle_errors
+def assign(message_id: int, probe_id: int | None, folder: Path, unassign: bool) -> None:
+    """Assign a received message to a probe by hand (see: inbox --unmatched)."""
+    study = _load(folder, require_secrets=False)
+    if probe_id is None and not unassign:
+        raise StudyError("name the probe to assign to, or use --unassign")
+    _store(study).assign_message(message_id, None if unassign else probe_id)
+    what = "unassigned" if unassign else f"assigned to probe {probe_id}"
+    click.echo(f"Message {message_id} {what}.")
+
+
+@cli.command()
+@click.argument("probe_id", type=int)
+@click.option("--folder", type=click.Path(path_type=Path), default=".", show_default=True,
+              help="The study folder.")
+@click.option("--sent", "decision", flag_value="sent", help="The probe did go out.")
+@click.option("--not-sent", "decision", flag_value="not-sent",
+              help="The probe did not go out; it will be sent on the next run.")
+@click.option("--sent-at", help="With --sent: when it was accepted (ISO date-time).")
+@handle_errors
+def resolve(probe_id: int, folder: Path, decision: str | None, sent_at: str | None) -> None:
+    """Decide by hand the outcome of a probe whose sending was interrupted."""
+    from .resolve import resolve_probe
+
+    study = _load(folder, require_secrets=False)
+    if decision is None:
+        raise StudyError("say --sent (with --sent-at) or --not-sent")
+    click.echo(resolve_probe(study, _store(study), clock_from_env(), probe_id, decision,
+                             sent_at))
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+@handle_errors
+def classify(files: tuple[Path, ...], as_json: bool) -> None:
+    """Show how message files (.eml) are classified, and why."""
+    from .classify import classify_file
+
+    results = []
+    for f in files:
+        c = classify_file(f)
+        results.append({"file": str(f), **c.to_dict()})
+        if not as_json:
+            click.echo(f"{f}: {c.kind} ({c.subkind})")
+            for r in c.reasons:
+                click.echo(f"  - {r}")
+    if as_json:
+        click.echo(json.dumps(results if len(results) > 1 else results[0], indent=2,
+                              ensure_ascii=False))
+
+
+# -- output --------------------------------------------------------------------------------
+@cli.command()
+@study_argument
+@click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default="pdf",
+              show_default=True, help="Output format.")
+@click.option("--out", type=click.Path(path_type=Path), help="Output file.")
+@click.option("--templates", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder of templates that override report_templates/.")
+@handle_errors
+def report(folder: Path, fmt: str, out: Path | None, templates: Path | None) -> None:
+    """Render the comparison report as PDF or HTML."""
+    from .api import Study
+
+    study = Study(_load(folder, require_secrets=False))
+    click.echo(f"Wrote {study.report(format=fmt, out=out, templates=templates)}")
+
+
+@cli.command()
+@study_argument
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv",
+              show_default=True, help="Output format.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: the study folder's exports/).")
+@handle_errors
+def export(folder: Path, fmt: str, out: Path | None) -> None:
+    """Write per-probe and per-company tables as CSV or XLSX."""
+    from .api import Study
+
+    study = Study(_load(folder, require_secrets=False))
+    for p in study.export(format=fmt, out=out):
+        click.echo(f"Wrote {p}")
+
+
+@cli.command("probe-form")
+@click.argument("url")
+@click.option("--study", "study_folder", type=click.Path(path_type=Path),
+              help="Take persona and scenario from this study.")
+@click.option("--persona", help="Persona id (with --study; default: the first).")
+@click.option("--scenario", help="Scenario id (with --study; default: the first).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=".",
+              show_default=True, help="Where to write the screenshot and mapping.")
+@click.option("--timeout", type=float, default=45.0, show_default=True,
+              help="Seconds to wait for the page.")
+@json_option
+@handle_errors
+def probe_form(url: str, study_folder: Path | None, persona: str | None, scenario: str | None,
+               out: Path, timeout: float, as_json: bool) -> None:
+    """Open a contact form, fill it and screenshot it, and print the field mapping and why.
+    Nothing is submitted."""
+    from servicebench.probes.webform.report import probe_form as do_probe_form
+
+    p = s = None
+    if study_folder is not None:
+        study = _load(study_folder, require_secrets=False)
+        try:
+            p = study.persona(persona) if persona else study.personas[0]
+            s = study.scenario(scenario) if scenario else study.scenarios[0]
+        except StopIteration:
+            raise StudyError(f"no persona {persona!r} or scenario {scenario!r} in "
+                             f"{study.file}") from None
+    report = do_probe_form(url, p, s, out, timeout=timeout)
+    click.echo(json.dumps(report.mapping(), indent=2, ensure_ascii=False) if as_json
+               else report.text())
+
+
+@cli.command("log")
+@study_argument
+@click.option("--probe", "probe_ref", help="Probe id or key (company|channel|scenario|persona|"
+              "wave); asked for if missing.")
+@click.option("--started-at", help="When the contact began (ISO date-time, study time zone).")
+@click.option("--menu-at", help="When the phone menu answered (date-time or 14:05).")
+@click.option("--person-at", help="When a person answered (date-time or 14:05).")
+@click.option("--ended-at", help="When the contact ended (date-time or 14:05).")
+@click.option("--outcome", type=click.Choice(["answered", "gave_up", "no_connection"]),
+              help="How it ended.")
+@click.option("--attempts", type=int, default=1, show_default=True, help="Tries it took.")
+@click.option("--gave-up-after", type=float, help="With gave_up: minutes waited.")
+@click.option("--checklist", multiple=True, help="A fact id the person answered (repeatable).")
+@click.option("--notes", default="", help="Free text.")
+@click.option("--replace", is_flag=True, help="Replace an earlier log of this probe.")
+@click.option("--import", "import_csv", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="Import contacts from a CSV file instead.")
+@handle_errors
+def log_cmd(folder: Path, probe_ref: str | None, started_at: str | None, menu_at: str | None,
+            person_at: str | None, ended_at: str | None, outcome: str | None, attempts: int,
+            gave_up_after: float | None, checklist: tuple[str, ...], notes: str,
+            replace: bool, import_csv: Path | None) -> None:
+    """Record a manual contact (phone, chat, visit): asks for what is not given as options."""
+    from servicebench.probes import manual
+
+    from .runner import plan
+
+    study = _load(folder, require_secrets=False)
+    store = _store(study)
+    clock = clock_from_env()
+    plan(study, store, clock.now())
+    if import_csv is not None:
+        n = manual.import_contacts_csv(study, store, import_csv, clock.now())
+        click.echo(f"Imported {n} contact(s) from {import_csv}.")
+        return
+    probe_id = _manual_probe(store, probe_ref)
+    row = store.probe(probe_id)
+    scenario = study.scenario(row["scenario_id"])
+
+    def when(value: str | None, what: str, day_of: Any, prompt: bool) -> Any:
+        while True:
+            if value is None and prompt:
+                value = click.prompt(f"{what} (ISO date-time or HH:MM, empty: none)",
+                                     default="", show_default=False)
+            try:
+                return manual.parse_contact_time(study, value or "", day_of, what)
+            except ValueError as exc:
+                if not prompt:
+                    raise StudyError(str(exc)) from None
+                click.echo(f"  {exc}")
+                value = None
+
+    interactive = started_at is None or outcome is None
+    start = when(started_at or (None if interactive else ""), "started at", None, interactive)
+    if start is None:
+        start = clock.now().astimezone(study.tz)
+    if outcome is None:
+        outcome = click.prompt("outcome", type=click.Choice(["answered", "gave_up",
+                                                             "no_connection"]))
+    menu = when(menu_at, "menu answered at", start, interactive and menu_at is None)
+    person = when(person_at, "person answered at", start,
+                  interactive and person_at is None and outcome == "answered")
+    end = when(ended_at, "ended at", start, interactive and ended_at is None)
+    items = list(checklist)
+    if interactive and outcome == "answered" and not items and scenario.expect:
+        click.echo("Checklist: " + ", ".join(f"{f.id} ({f.label})" for f in scenario.expect))
+        items = click.prompt("fact ids answered (comma separated)", default="",
+                             show_default=False).replace(",", " ").split()
+    if interactive and not notes:
+        notes = click.prompt("notes", default="", show_default=False)
+    manual.log_contact(study, store, probe_id, started_at=start, menu_at=menu,
+                       person_at=person, ended_at=end, outcome=outcome, attempts=attempts,
+                       gave_up_after_minutes=gave_up_after, checklist=items, notes=notes,
+                       now=clock.now(), replace=replace)
+    click.echo(f"Logged contact for probe {probe_id} ({row['key']}): {outcome}.")
+
+
+def _manual_probe(store: Any, ref: str | None) -> int:
+    from .channels import get_channel
+
+    manual_rows = [r for r in store.probes() if get_channel(r["channel"]).kind == "manual"]
+    if ref is None:
+        if not manual_rows:
+            raise StudyError("this study plans no manual contacts (phone, chat, visit)")
+        for r in manual_rows:
+            click.echo(f"  {r['id']:>4}  {r['state']:<8} {r['key']}  → {r['target']}")
+        ref = str(click.prompt("probe id", type=int))
+    if ref.isdigit():
+        return int(ref)
+    found = store.one("SELECT id FROM probes WHERE key = ?", (ref,))
+    if found is None:
+        raise StudyError(f"no probe {ref!r}; see: servicebench status")
+    return int(found["id"])
+
+
+# -- sandbox and demo ----------------------------------------------------------------------
+@cli.command()
+@click.option("--folder", type=click.Path(file_okay=False, path_type=Path),
+              default="sandbox-data", show_default=True,
+              help="Where the sandbox writes ground_truth.csv.")
+@click.option("--smtp-port", type=int, default=2525, show_default=True, help="SMTP port.")
+@click.option("--imap-port", type=int, default=1143, show_default=True, help="IMAP port.")
+@click.option("--web-port", type=int, default=8025, show_default=True,
+              help="Port of the contact-form web server.")
+@click.option("--speed", type=float, default=1.0, show_default=True,
+              help="Clock factor: 1 = real time, 5040 = a week in two minutes.")
+@click.option("--language", type=click.Choice(["en", "de"]), default="en", show_default=True,
+              help="Language the simulated companies answer in.")
+@handle_errors
+def sandbox(folder: Path, smtp_port: int, imap_port: int, web_port: int, speed: float,
+            language: str) -> None:
+    """Run the local sandbox (simulated companies) until Ctrl-C."""
+    from .sandbox.manual import run_sandbox
+
+    run_sandbox(folder, smtp_port, imap_port, web_port, speed, language, click.echo)
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="demo-output",
+              show_default=True, help="Folder for the report, exports and ground truth.")
+@click.option("--speed", type=float, default=None,
+              help="Clock factor (default: a 7-day window passes in about 75 seconds).")
+@click.option("--no-forms", is_flag=True,
+              help="Leave out the web forms (no browser needed).")
+@handle_errors
+def demo(out: Path, speed: float | None, no_forms: bool) -> None:
+    """Run the whole pipeline against the sandbox and write a report."""
+    from .demo import run_demo
+
+    run_demo(out, speed=speed, forms=not no_forms, echo=click.echo)
+
+
+def main() -> None:
+    cli(prog_name="servicebench")
+
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Clocks. The tool and the sandbox read time only through a :class:`Clock`.
+
+An :class:`AcceleratedClock` runs ``factor`` times faster than real time from a fixed
+virtual start, so a week-long study can run in a couple of minutes while every timestamp
+reads like a real study's. Two processes share one accelerated clock through its spec
+string (``SERVICEBENCH_CLOCK``), e.g. ``2026-11-02T08:00:00+00:00@1764000000.0x5040``:
+virtual start, real epoch at which it began, factor.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from .errors import ServicebenchError
+
+CLOCK_ENV = "SERVICEBENCH_CLOCK"
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep for ``seconds`` of this clock's time."""
+        ...
+
+    def real_seconds(self, seconds: float) -> float:
+        """How many real seconds ``seconds`` of clock time take."""
+        ...
+
+
+class SystemClock:
+    """Wall-clock time in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds))
+
+    def real_seconds(self, seconds: float) -> float:
+        return seconds
+
+    def spec(self) -> str:
+        return "system"
+
+
+class AcceleratedClock:
+    """Virtual time = ``start`` + (real time since ``epoch``) x ``factor``."""
+
+    def __init__(self, start: datetime, factor: float, epoch: float | None = None) -> None:
+        if factor <= 0:
+            raise ServicebenchError("clock factor must be positive")
+        self.start = start.astimezone(UTC)
+        self.factor = float(factor)
+        self.epoch = time.time() if epoch is None else epoch
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=(time.time() - self.epoch) * self.factor)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds) / self.factor)
+
+    def real_seconds(self, seconds: float) -> float:
+        return seconds / self.factor
+
+    def spec(self) -> str:
+        return f"{self.start.isoformat()}@{self.epoch!r}x{self.factor!r}"
+
+    @classmethod
+    def from_spec(cls, spec: str) -> AcceleratedClock:
+        try:
+            start_s, rest = spec.rsplit("@", 1)
+            epoch_s, factor_s = rest.split("x", 1)
+            return cls(datetime.fromisoformat(start_s), float(factor_s), float(epoch_s))
+        except ValueError as exc:
+            raise ServicebenchError(
+                f"{CLOCK_ENV}={spec!r} is not a clock spec (START@EPOCHxFACTOR)"
+            ) from exc
+
+
+def clock_from_env() -> Clock:
+    """The clock named by ``SERVICEBENCH_CLOCK``, or the system clock."""
+    spec = os.environ.get(CLOCK_ENV, "").strip()
+    if not spec or spec == "system":
+        return SystemClock()
+    return AcceleratedClock.from_spec(spec)
+
+
+def utc_iso(dt: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds, the one format stored in the database."""
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def parse_utc(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    dt = datetime.fromisoformat(value)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)

@@ -1,0 +1,97 @@
+"""Tables for analysts: per probe, per company × channel and per channel, as CSV or xlsx.
+
+Exports contain figures and identifiers only, never ``study.settings`` (where secrets
+live). CSV times are UTC ISO strings as stored; xlsx times are tz-naive UTC datetimes
+because Excel has no time zones.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .clock import utc_iso
+from .errors import ServicebenchError
+from .metrics import TIME_COLUMNS, channel_table, company_table, probe_outcomes
+from .store import Store
+from .study import Study
+
+FORMATS = ("csv", "xlsx")
+XLSX_NAME = "servicebench-export.xlsx"
+LIST_SEPARATOR = ";"
+
+#: first columns of probes.csv, in this order; every other outcome column follows
+PROBE_LEAD = ["company", "channel", "scenario", "persona", "sent_at", "first_reply_at",
+              "first_human_reply_at", "seconds_to_first_reply", "seconds_to_first_human_reply",
+              "kinds", "censored"]
+
+
+def probes_frame(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Outcomes with the export's column names and order; lists joined with ';'."""
+    df = outcomes.rename(columns={"scenario_id": "scenario", "persona_id": "persona"})
+    rest = [c for c in df.columns if c not in PROBE_LEAD]
+    df = df[PROBE_LEAD + rest].copy()
+    for col in df.columns:
+        if df[col].map(lambda v: isinstance(v, list)).any():
+            df[col] = df[col].map(
+                lambda v: LIST_SEPARATOR.join(str(x) for x in v) if isinstance(v, list) else v)
+    return df
+
+
+def _csv_times(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.copy()
+    for col in TIME_COLUMNS:
+        if col in df.columns:
+            df[col] = pd.Series([_iso(v) for v in df[col]], index=df.index, dtype=object)
+    return df
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or pd.isna(value):
+        return None
+    return utc_iso(pd.Timestamp(value).to_pydatetime())
+
+
+def _excel_times(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.copy()
+    for col in TIME_COLUMNS:
+        if col in df.columns:
+            df[col] = pd.to_datetime(df[col], utc=True).dt.tz_convert("UTC").dt.tz_localize(None)
+    return df
+
+
+def export_tables(study: Study, store: Store, fmt: str, out_dir: Path,
+                  now: datetime | None = None) -> list[Path]:
+    """Write probes, companies and channels tables to ``out_dir``; return the files.
+
+    ``csv``: probes.csv, companies.csv, channels.csv (UTF-8, comma separated).
+    ``xlsx``: one workbook servicebench-export.xlsx with the sheets probes, companies and
+    channels.
+    """
+    if fmt not in FORMATS:
+        raise ServicebenchError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outcomes = probe_outcomes(study, store, now or datetime.now(UTC))
+    tables = {"probes": probes_frame(outcomes), "companies": company_table(outcomes),
+              "channels": channel_table(outcomes)}
+    if fmt == "csv":
+        paths = []
+        for name, df in tables.items():
+            path = out_dir / f"{name}.csv"
+            _csv_times(df).to_csv(path, index=False, encoding="utf-8")
+            paths.append(path)
+        return paths
+    path = out_dir / XLSX_NAME
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, df in tables.items():
+            _excel_times(df).to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
+            sheet.freeze_panes = "A2"
+            for cells in sheet.columns:
+                width = max(len(str(c.value)) if c.value is not None else 0 for c in cells)
+                sheet.column_dimensions[cells[0].column_letter].width = min(max(width, 8), 40)
+    return [path]

@@ -1,0 +1,312 @@
+"""Report texts in German and English, and locale-aware formatting of times and figures.
+
+The German rule texts (``rule_*``) translate the docstrings of :mod:`servicebench.metrics`;
+change them together. The English report quotes the docstrings themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+LANGUAGES = ("de", "en")
+
+TEXTS: dict[str, dict[str, str]] = {
+    "de": {
+        "report": "Benchmark-Bericht",
+        "client": "Auftraggeber",
+        "author": "Erstellt von",
+        "period": "Zeitraum",
+        "generated": "Stand",
+        "window": "Antwortfenster",
+        "contents": "Inhalt",
+        "summary": "Zusammenfassung",
+        "ranking": "Rangliste",
+        "charts": "Grafiken",
+        "companies": "Unternehmen im Einzelnen",
+        "methods": "Methodik",
+        "rank": "Rang",
+        "company": "Unternehmen",
+        "n_companies": "Unter\u00adnehmen",
+        "channel": "Kanal",
+        "all_channels": "alle Kanäle",
+        "sent": "gesendet",
+        "probes": "Anfragen",
+        "response_rate": "Antwort\u00adquote",
+        "human_response_rate": "persönliche Antwort",
+        "ack_rate": "Eingangs\u00adbestätigung",
+        "bounce_rate": "Unzu\u00adstellbar",
+        "median": "Median bis persönliche Antwort",
+        "median_short": "Median",
+        "p90": "90-%-Zeit",
+        "within_1h": "in 1 h",
+        "within_24h": "in 24 h",
+        "within_72h": "in 72 h",
+        "coverage": "Check\u00adliste",
+        "salutation": "persönliche Anrede",
+        "censored": "ohne Antwort",
+        "not_reached": "nicht erreicht",
+        "none": "–",
+        "yes": "ja",
+        "no": "nein",
+        "by_channel": "Nach Kanal",
+        "km_title": "Anteil persönlich beantworteter Anfragen über die Zeit",
+        "km_note": ("Kaplan-Meier-Schätzung; Anfragen ohne persönliche Antwort gehen bis zum "
+                    "Ende ihres Antwortfensters (oder bis heute) in die Kurve ein, senkrechte "
+                    "Striche markieren diese Zensierungen."),
+        "bars_title": "Antwortquoten nach Unternehmen und Kanal",
+        "bars_any": "irgendeine Antwort",
+        "bars_human": "persönliche Antwort",
+        "hours": "Stunden",
+        "days": "Tage",
+        "answered": "beantwortet",
+        "probe": "Anfrage",
+        "scenario": "Szenario",
+        "persona": "Persona",
+        "subject": "Betreff",
+        "state": "Status",
+        "sent_at": "Gesendet",
+        "first_reply": "Erste Antwort",
+        "first_human_reply": "Erste persönliche Antwort",
+        "no_reply": "keine Antwort im Fenster",
+        "excerpt": "Auszug der ersten persönlichen Antwort",
+        "reasons": "Einstufung",
+        "match": "Zuordnung",
+        "evidence": "Belege",
+        "messages": "Nachrichten",
+        "late": "nach Fensterende eingegangen (nicht gewertet)",
+        "checklist_found": "Checkliste erfüllt",
+        "window_open": "Fenster noch offen",
+        "kind_automated": "automatisch",
+        "kind_human": "persönlich",
+        "kind_bounce": "unzustellbar",
+        "kind_unrelated": "ohne Bezug",
+        "kind_unclassified": "nicht eingestuft",
+        "state_planned": "geplant",
+        "state_sending": "wird gesendet",
+        "state_sent": "gesendet",
+        "state_failed": "fehlgeschlagen",
+        "state_unknown": "ungeklärt",
+        "state_blocked": "blockiert",
+        "state_skipped": "übersprungen",
+        "m_what": "Was wann gesendet wurde",
+        "m_what_text": ("{n_sent} von {n_probes} geplanten Anfragen wurden zwischen {first} und "
+                        "{last} gesendet ({tz}). Das Antwortfenster jeder Anfrage betrug "
+                        "{window}; spätere Antworten werden nicht gewertet."),
+        "m_classify": "Einstufung der Antworten",
+        "m_classify_text": ("Eingehende Nachrichten wurden der Anfrage zugeordnet (Verfahren "
+                            "siehe Tabelle) und als automatisch, persönlich, unzustellbar oder "
+                            "ohne Bezug eingestuft. Unzustellbarkeitsmeldungen und Nachrichten "
+                            "ohne Bezug zählen nicht als Antwort. Telefon, Chat und Besuch "
+                            "werden von Testern protokolliert und als persönliche Antwort zum "
+                            "Zeitpunkt des ersten Gesprächs erfasst."),
+        "m_times": "Zeitmessung",
+        "m_times_text": ("Sendezeit ist der Zeitpunkt, zu dem die Gegenseite die Anfrage "
+                         "angenommen hat; Empfangszeit ist die vom Server vermerkte Zeit. Die "
+                         "Tabellen nennen die Quelle jeder Zeitangabe. Alle Zeiten im Bericht "
+                         "in der Zeitzone {tz}."),
+        "m_time_sources": "Quellen der Zeitangaben",
+        "m_source": "Quelle",
+        "m_count": "Anzahl",
+        "m_sent_times": "Sendezeiten",
+        "m_received_times": "Empfangszeiten",
+        "m_match_methods": "Zuordnungsverfahren",
+        "m_kinds": "Einstufungen",
+        "m_rules": "Regeln",
+        "rule_outcomes": (
+            "Eine Anfrage gilt als gesendet, wenn die Gegenseite sie angenommen hat. Es zählen "
+            "nur Nachrichten, die der Anfrage zugeordnet sind und bis zum Ende ihres "
+            "Antwortfensters (bzw. bis zum Berichtsstand) eingingen; eine wegen "
+            "Uhrenabweichung vor der Sendezeit gestempelte Antwort zählt mit 0 s. Antworten sind "
+            "automatische oder persönliche Nachrichten. Eine Eingangsbestätigung ist eine "
+            "automatische Antwort vor jeder persönlichen. Checkliste und Anrede werden nur an "
+            "der ersten persönlichen Antwort bewertet. Nicht gesendete Anfragen (fehlgeschlagen, "
+            "blockiert, ungeklärt, geplant) werden gezählt, gehen aber in keine Quote ein."),
+        "rule_censoring": (
+            "Zensierung und Kaplan-Meier: Hat eine Anfrage keine persönliche Antwort, ist ihre "
+            "Antwortzeit unbekannt, aber mindestens so lang wie das Fenster (oder die bisher "
+            "verstrichene Zeit bei noch offenem Fenster). Sie wird dort zensiert, nicht als "
+            "null und nicht als fehlend gewertet. Median, 90-%-Zeit und die Anteile in 1/24/72 h "
+            "sind Kaplan-Meier-Schätzungen; „nicht erreicht“ heißt, dass weniger als dieser "
+            "Anteil geantwortet hat. Ein Anteil wird nicht angegeben, wenn noch keine Anfrage so "
+            "lange beobachtet wurde."),
+        "rule_checklist": (
+            "Checkliste: Ein Punkt ist erfüllt, wenn mindestens eine seiner „any“-Formulierungen "
+            "und alle seine „all“-Formulierungen in der ersten persönlichen Antwort vorkommen. "
+            "Groß-/Kleinschreibung, ä/ae, ö/oe, ü/ue, ß/ss und Leerraum werden ignoriert; es "
+            "zählen nur ganze Wörter (ein * am Ende erlaubt beliebige Wortendungen). Ein Treffer, "
+            "dem im selben Satz innerhalb von zwei Wörtern eine Verneinung vorausgeht (nicht, "
+            "kein, nie, ohne …), zählt nicht; Formulierungen, die selbst verneinen („nicht "
+            "möglich“), werden wörtlich gesucht. Abdeckung = erfüllte Punkte / alle Punkte."),
+        "rule_salutation": (
+            "Persönliche Anrede: Die erste Grußzeile (Sehr geehrte/r, Liebe/r, Hallo, Guten Tag, "
+            "Dear, Hi …) unter den ersten fünf Zeilen der Antwort enthält den Vor- oder "
+            "Nachnamen der Persona. „Sehr geehrte Damen und Herren“ zählt nicht."),
+        "rule_rates": (
+            "Quoten beziehen sich auf die gesendeten Anfragen: Antwortquote = irgendeine Antwort "
+            "im Fenster, persönliche Antwort = eine persönliche Antwort im Fenster, "
+            "Eingangsbestätigung = automatische Antwort vor der ersten persönlichen, "
+            "Unzustellbar = Unzustellbarkeitsmeldung im Fenster. Checkliste und persönliche "
+            "Anrede sind Mittelwerte über die Anfragen mit persönlicher Antwort."),
+        "rule_ranking": (
+            "Rangfolge (je Kanal und über alle Kanäle): zuerst die Quote persönlicher Antworten "
+            "(höher ist besser), dann der Kaplan-Meier-Median bis zur ersten persönlichen "
+            "Antwort (kürzer ist besser, „nicht erreicht“ zuletzt), dann die mittlere "
+            "Checklisten-Abdeckung (höher ist besser). Gleiche Werte ergeben denselben Rang, "
+            "der folgende Rang entfällt (1, 1, 3). Ohne gesendete Anfrage kein Rang."),
+        "day_one": "Tag",
+        "day_many": "Tage",
+    },
+    "en": {
+        "report": "Benchmark report",
+        "client": "Client",
+        "author": "Prepared by",
+        "period": "Period",
+        "generated": "As of",
+        "window": "Response window",
+        "contents": "Contents",
+        "summary": "Summary",
+        "ranking": "Ranking",
+        "charts": "Charts",
+        "companies": "Companies in detail",
+        "methods": "Methods",
+        "rank": "Rank",
+        "company": "Company",
+        "n_companies": "Companies",
+        "channel": "Channel",
+        "all_channels": "all channels",
+        "sent": "sent",
+        "probes": "Inquiries",
+        "response_rate": "Response rate",
+        "human_response_rate": "Human reply",
+        "ack_rate": "Acknow\u00adledged",
+        "bounce_rate": "Bounced",
+        "median": "Median to human reply",
+        "median_short": "Median",
+        "p90": "90% time",
+        "within_1h": "within 1 h",
+        "within_24h": "within 24 h",
+        "within_72h": "within 72 h",
+        "coverage": "Checklist",
+        "salutation": "Personal greeting",
+        "censored": "no reply",
+        "not_reached": "not reached",
+        "none": "–",
+        "yes": "yes",
+        "no": "no",
+        "by_channel": "By channel",
+        "km_title": "Share of inquiries answered by a person over time",
+        "km_note": ("Kaplan-Meier estimate; inquiries without a human reply stay in the curve "
+                    "until the end of their window (or today); vertical ticks mark these "
+                    "censored inquiries."),
+        "bars_title": "Response rates by company and channel",
+        "bars_any": "any reply",
+        "bars_human": "human reply",
+        "hours": "hours",
+        "days": "days",
+        "answered": "answered",
+        "probe": "Inquiry",
+        "scenario": "Scenario",
+        "persona": "Persona",
+        "subject": "Subject",
+        "state": "State",
+        "sent_at": "Sent",
+        "first_reply": "First reply",
+        "first_human_reply": "First human reply",
+        "no_reply": "no reply within the window",
+        "excerpt": "Excerpt of the first human reply",
+        "reasons": "Classification",
+        "match": "Matched by",
+        "evidence": "Evidence",
+        "messages": "Messages",
+        "late": "received after the window (not counted)",
+        "checklist_found": "Checklist items found",
+        "window_open": "window still open",
+        "kind_automated": "automated",
+        "kind_human": "human",
+        "kind_bounce": "bounce",
+        "kind_unrelated": "unrelated",
+        "kind_unclassified": "unclassified",
+        "state_planned": "planned",
+        "state_sending": "sending",
+        "state_sent": "sent",
+        "state_failed": "failed",
+        "state_unknown": "unknown",
+        "state_blocked": "blocked",
+        "state_skipped": "skipped",
+        "m_what": "What was sent when",
+        "m_what_text": ("{n_sent} of {n_probes} planned inquiries were sent between {first} and "
+                        "{last} ({tz}). Each inquiry had a response window of {window}; later "
+                        "replies are not counted."),
+        "m_classify": "How replies were classified",
+        "m_classify_text": ("Incoming messages were matched to their inquiry (methods in the "
+                            "table) and classified as automated, human, bounce or unrelated. "
+                            "Bounces and unrelated messages are not replies. Phone, chat and "
+                            "visit contacts are logged by testers and recorded as a human reply "
+                            "at the time a person answered."),
+        "m_times": "How times were measured",
+        "m_times_text": ("The send time is when the other side accepted the inquiry; the "
+                         "receive time is the time recorded by the server. The tables list the "
+                         "source of every time. All times in this report are in {tz}."),
+        "m_time_sources": "Sources of times",
+        "m_source": "Source",
+        "m_count": "Count",
+        "m_sent_times": "Send times",
+        "m_received_times": "Receive times",
+        "m_match_methods": "Matching methods",
+        "m_kinds": "Classifications",
+        "m_rules": "Rules",
+        "day_one": "day",
+        "day_many": "days",
+    },
+}
+
+
+def texts(language: str) -> dict[str, str]:
+    """The strings of one language (English for anything but ``de``)."""
+    return TEXTS["de" if language == "de" else "en"]
+
+
+def format_duration(seconds: float | None, language: str) -> str:
+    """Human-readable duration: "45 s", "12 min", "3 h 20 min", "2 Tage 4 h"."""
+    t = texts(language)
+    if seconds is None or seconds != seconds:
+        return t["none"]
+    total = max(0, int(round(seconds)))
+    if total < 60:
+        return f"{total} s"
+    minutes = total // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, mins = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    unit = t["day_one"] if days == 1 else t["day_many"]
+    return f"{days} {unit} {hours} h" if hours else f"{days} {unit}"
+
+
+def format_time(dt: datetime | None, tz: ZoneInfo, language: str, seconds: bool = False) -> str:
+    """A UTC time shown in the study's time zone: 02.03.2026 09:00 / 2 Mar 2026 09:00."""
+    if dt is None or dt != dt:  # None or NaT
+        return texts(language)["none"]
+    local = dt.astimezone(tz)
+    clock = local.strftime("%H:%M:%S" if seconds else "%H:%M")
+    if language == "de":
+        return f"{local:%d.%m.%Y} {clock}"
+    return f"{local.day} {local:%b %Y} {clock}"
+
+
+def format_date(dt: datetime | None, tz: ZoneInfo, language: str) -> str:
+    if dt is None or dt != dt:
+        return texts(language)["none"]
+    local = dt.astimezone(tz)
+    return f"{local:%d.%m.%Y}" if language == "de" else f"{local.day} {local:%b %Y}"
+
+
+def format_percent(value: float | None, language: str) -> str:
+    """75 % (de) / 75% (en); "–" for no value."""
+    if value is None or value != value:
+        return texts(language)["none"]
+    pct = round(value * 100)
+    return f"{pct}\u202f%" if language == "de" else f"{pct}%"

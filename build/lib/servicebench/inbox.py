@@ -1,0 +1,72 @@
+"""Storing a received email: raw evidence first, then parse, match, classify, record.
+
+Used by the email channel's IMAP sync and by ``servicebench inbox import`` alike. The raw
+bytes are written before anything is parsed, so a message that breaks the parser is still
+kept, byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from .clock import parse_utc, utc_iso
+from .mailparse import body_text, date_header, header, parse_message, received_dates
+from .matching import ProbeIndex
+from .store import Store
+from .study import Study
+
+
+def message_time(internaldate: datetime | None, msg: Any) -> tuple[datetime | None, str]:
+    """The server's receive time: IMAP INTERNALDATE, else the newest Received header, else
+    the sender's Date header (least trusted)."""
+    if internaldate is not None:
+        return internaldate, "imap-internaldate"
+    rec = received_dates(msg)
+    if rec:
+        return rec[0], "received-header"
+    d = date_header(msg)
+    return (d, "date-header") if d else (None, "none")
+
+
+def ingest_email(study: Study, store: Store, index: ProbeIndex, raw: bytes, *, source: str,
+                 external_id: str, internaldate: datetime | None, now: datetime,
+                 evidence_name: str) -> dict[str, Any] | None:
+    """Store one received message. Returns the stored row, or None if it was known."""
+    if store.has_message("email", source, external_id):
+        return None
+    ev = store.write_evidence(f"inbox/{evidence_name}", raw)
+    msg = parse_message(raw)
+    probe_id, rule, note = index.match(msg, raw)
+    probe_text, persona_name, sent_at = None, None, None
+    when, time_source = message_time(internaldate, msg)
+    if probe_id is not None:
+        probe = store.probe(probe_id)
+        sent_at = parse_utc(probe["sent_at"])
+        detail = json.loads(probe["detail"] or "{}")
+        probe_text = detail.get("body")
+        try:
+            persona_name = study.persona(probe["persona_id"]).name
+        except StopIteration:
+            persona_name = None
+    from .classify import classify_message
+
+    cls = classify_message(raw, replies_to_probe=rule in ("in-reply-to", "references", "address",
+                                                          "quote"),
+                           probe_text=probe_text, persona_name=persona_name,
+                           response_seconds=(when - sent_at).total_seconds()
+                           if when and sent_at else None)
+    reasons = list(cls.reasons)
+    reasons.append(f"match: {rule or 'none'} ({note})")
+    row = {
+        "channel": "email", "source": source, "external_id": external_id,
+        "message_id": header(msg, "Message-ID")[:500] or None,
+        "probe_id": probe_id, "match_method": rule,
+        "received_at": utc_iso(when) if when else None, "time_source": time_source,
+        "sender": header(msg, "From")[:500], "subject": header(msg, "Subject")[:500],
+        "text": body_text(msg)[:100_000], "kind": cls.kind, "reasons": reasons,
+        "evidence": ev.path, "fetched_at": utc_iso(now),
+    }
+    store.insert_message(row)
+    return row

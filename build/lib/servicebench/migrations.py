@@ -1,0 +1,114 @@
+"""Numbered schema migrations, recorded in the ``_migrations`` table (as sqlite-utils does).
+
+Append new migrations to :data:`MIGRATIONS`; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def m001_initial(db: sqlite3.Connection) -> None:
+    db.executescript(
+        """
+        CREATE TABLE probes (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,          -- company|channel|scenario|persona|wave
+            company_id TEXT NOT NULL,
+            channel TEXT NOT NULL,             -- channel name, e.g. email, webform
+            scenario_id TEXT NOT NULL,
+            persona_id TEXT NOT NULL,
+            wave INTEGER NOT NULL DEFAULT 1,
+            target TEXT NOT NULL,              -- address / URL / handle the probe goes to
+            state TEXT NOT NULL DEFAULT 'planned',
+                -- planned, sending, sent, failed, unknown, blocked, skipped
+            due_at TEXT NOT NULL,              -- UTC ISO
+            sent_at TEXT,                      -- UTC ISO: when the peer accepted it
+            sent_time_source TEXT,             -- e.g. smtp-250-timestamp, local-clock
+            window_ends_at TEXT,               -- sent_at + study window
+            external_id TEXT,                  -- Message-ID, post URI, form confirmation id
+            reply_address TEXT,                -- per-probe reply address
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            error TEXT,
+            detail TEXT,                       -- JSON: channel-specific facts
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX probes_state ON probes(state);
+
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,
+            source TEXT NOT NULL,              -- mailbox/folder or network account
+            external_id TEXT NOT NULL,         -- e.g. uidvalidity:uid, status id
+            message_id TEXT,                   -- RFC 5322 Message-ID when there is one
+            probe_id INTEGER REFERENCES probes(id),
+            match_method TEXT,                 -- in-reply-to, references, address, quote, manual
+            received_at TEXT,                  -- UTC ISO from the server
+            time_source TEXT,                  -- imap-internaldate, received-header, date-header...
+            sender TEXT,
+            subject TEXT,
+            text TEXT,                         -- extracted plain text, for matching and reports
+            kind TEXT,                         -- automated, human, bounce, unrelated
+            reasons TEXT,                      -- JSON list of strings
+            evidence TEXT NOT NULL,            -- path relative to the study folder
+            fetched_at TEXT NOT NULL,
+            UNIQUE(channel, source, external_id)
+        );
+        CREATE INDEX messages_probe ON messages(probe_id);
+
+        CREATE TABLE evidence (
+            id INTEGER PRIMARY KEY,
+            probe_id INTEGER REFERENCES probes(id),
+            kind TEXT NOT NULL,                -- sent-message, screenshot-before, api-payload...
+            path TEXT NOT NULL,                -- relative to the study folder
+            sha256 TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX evidence_probe ON evidence(probe_id);
+
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            probe_id INTEGER REFERENCES probes(id),
+            event TEXT NOT NULL,
+            detail TEXT
+        );
+
+        CREATE TABLE sync_state (
+            source TEXT PRIMARY KEY,           -- e.g. imap:user@host/INBOX
+            uidvalidity INTEGER,
+            last_uid INTEGER NOT NULL DEFAULT 0,
+            cursor TEXT,
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+MIGRATIONS: list[tuple[int, str, Migration]] = [
+    (1, "initial", m001_initial),
+]
+
+
+def apply_migrations(db: sqlite3.Connection) -> list[int]:
+    """Apply every migration not yet recorded; return the numbers applied."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations "
+        "(number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    done = {row[0] for row in db.execute("SELECT number FROM _migrations")}
+    applied = []
+    for number, name, fn in MIGRATIONS:
+        if number in done:
+            continue
+        with db:
+            fn(db)
+            db.execute(
+                "INSERT INTO _migrations VALUES (?, ?, datetime('now'))", (number, name)
+            )
+        applied.append(number)
+    return applied

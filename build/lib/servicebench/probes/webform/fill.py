@@ -1,0 +1,162 @@
+"""Carrying out the decisions in the browser: typing, selecting, ticking, and opening
+custom dropdowns (ARIA comboboxes, Zendesk's "nesty" lists) to click an option."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from .choose import choose_option, real_options
+from .fields import Decision, FormInput
+
+log = logging.getLogger("servicebench.webform")
+
+SET_VALUE_JS = """(el, v) => {
+  const proto = el.tagName === 'TEXTAREA' ? HTMLTextAreaElement.prototype
+    : el.tagName === 'SELECT' ? HTMLSelectElement.prototype : HTMLInputElement.prototype;
+  const setter = Object.getOwnPropertyDescriptor(proto, 'value').set;
+  setter.call(el, v);
+  el.dispatchEvent(new Event('input', {bubbles: true}));
+  el.dispatchEvent(new Event('change', {bubbles: true}));
+  return el.value;
+}"""
+SET_CHECKED_JS = """(el) => {
+  if (!el.checked) el.click();
+  if (!el.checked) { el.checked = true;
+    el.dispatchEvent(new Event('input', {bubbles: true}));
+    el.dispatchEvent(new Event('change', {bubbles: true})); }
+  return el.checked;
+}"""
+OPTIONS_JS = """(el) => {
+  const vis = e => { const r = e.getBoundingClientRect(); const cs = getComputedStyle(e);
+    return r.width > 1 && r.height > 1 && cs.visibility !== 'hidden' && cs.display !== 'none'; };
+  let roots = [];
+  for (const a of ['aria-controls', 'aria-owns']) {
+    const id = el.getAttribute(a) || (el.querySelector('[' + a + ']') || {getAttribute: () => null})
+      .getAttribute(a);
+    if (id) for (const x of id.split(/\\s+/)) {
+      const r = document.getElementById(x); if (r) roots.push(r); }
+  }
+  let opts = [];
+  for (const r of roots) opts.push(...r.querySelectorAll('[role=option], li'));
+  if (!opts.filter(vis).length) opts = [...document.querySelectorAll(
+    '[role=option], [role=listbox] li, .nesty-panel li, [class*=dropdown] li, [class*=menu] li')];
+  opts = opts.filter(vis).filter(o => !o.querySelector('[role=option]'));
+  let n = window.__sbOpt || 1;
+  return opts.slice(0, 300).map(o => {
+    if (!o.getAttribute('data-sb-opt')) o.setAttribute('data-sb-opt', 'o' + (n++));
+    window.__sbOpt = n;
+    return {sid: o.getAttribute('data-sb-opt'), text: (o.innerText || o.textContent || '')
+      .replace(/\\s+/g, ' ').trim(), value: o.getAttribute('data-value') ||
+      o.getAttribute('value') || o.id || '',
+      disabled: o.getAttribute('aria-disabled') === 'true'};
+  });
+}"""
+
+
+class FillError(Exception):
+    """A field could not be filled the way it was decided."""
+
+
+def apply(frame: Any, decisions: list[Decision], fi: FormInput, timeout_ms: int = 5000,
+          overrides: dict[str, Any] | None = None) -> list[str]:
+    """Carry out every non-``leave`` decision in ``frame``. Returns warnings (fields that
+    could not be set); decisions are updated with what was actually chosen."""
+    warnings: list[str] = []
+    for d in decisions:
+        if d.action == "leave" or d.field is None:
+            continue
+        try:
+            _apply_one(frame, d, fi, timeout_ms, (overrides or {}).get(d.kind))
+        except Exception as exc:  # noqa: BLE001 - report, go on with the other fields
+            msg = f"{d.kind}: could not set {d.field.describe()}: {str(exc).splitlines()[0]}"
+            log.info(msg)
+            warnings.append(msg)
+            d.reason += " [FAILED: " + str(exc).splitlines()[0][:120] + "]"
+    return warnings
+
+
+def _apply_one(frame: Any, d: Decision, fi: FormInput, timeout_ms: int, spec: Any) -> None:
+    f = d.field
+    assert f is not None
+    loc = frame.locator(f.selector).first
+    if d.action == "fill":
+        if f.control == "editable":
+            loc.click(timeout=timeout_ms)
+            frame.page.keyboard.press("Control+A")
+            frame.page.keyboard.insert_text(d.value)
+        else:
+            try:
+                loc.fill(d.value, timeout=timeout_ms)
+            except Exception:  # noqa: BLE001 - covered or odd widgets: set it like a script
+                loc.evaluate(SET_VALUE_JS, d.value)
+            got = loc.input_value(timeout=timeout_ms)
+            if got != d.value and d.value and got.replace(" ", "") != d.value.replace(" ", ""):
+                # masked inputs (phone, postcode) reformat; type slowly instead
+                loc.fill("", timeout=timeout_ms)
+                loc.press_sequentially(d.value, delay=15, timeout=timeout_ms)
+        try:
+            loc.evaluate("el => el.dispatchEvent(new Event('blur'))")
+        except Exception:  # noqa: BLE001
+            pass
+    elif d.action == "check":
+        _check(frame, f.selector, timeout_ms)
+    elif d.action == "select" and f.control == "select":
+        assert d.option is not None
+        try:
+            loc.select_option(value=d.option["value"], timeout=timeout_ms, force=bool(f.hidden))
+        except Exception:  # noqa: BLE001 - hidden behind a select2-like widget
+            loc.evaluate(SET_VALUE_JS, d.option["value"])
+    elif d.action == "select" and f.control == "radio":
+        assert d.option is not None
+        _check(frame, f'[data-sb-id="{d.option["sid"]}"]', timeout_ms)
+    elif d.action == "choose":
+        _choose_custom(frame, d, fi, timeout_ms, spec)
+
+
+def _check(frame: Any, selector: str, timeout_ms: int) -> None:
+    loc = frame.locator(selector).first
+    if loc.is_checked():
+        return
+    try:  # styled boxes hide the input under their label: short wait, then the label
+        loc.check(timeout=min(timeout_ms, 1200))
+    except Exception:  # noqa: BLE001
+        try:
+            label = frame.locator(f"label:has({selector})").or_(
+                frame.locator(f"label[for='{loc.get_attribute('id') or '-'}']")).first
+            label.click(timeout=min(timeout_ms, 2000), position={"x": 3, "y": 3})
+        except Exception:  # noqa: BLE001 - a link inside the label, an overlay...
+            pass
+    if not loc.is_checked():
+        loc.evaluate(SET_CHECKED_JS)
+    if not loc.is_checked():
+        raise FillError("box stays unticked")
+
+
+def _choose_custom(frame: Any, d: Decision, fi: FormInput, timeout_ms: int, spec: Any) -> None:
+    """Open a custom dropdown, read its options, click the best one."""
+    f = d.field
+    assert f is not None
+    trigger = frame.locator(f.selector).first
+    trigger.click(timeout=timeout_ms)
+    deadline = time.monotonic() + timeout_ms / 1000
+    options: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        options = trigger.evaluate(OPTIONS_JS)
+        if real_options(options):
+            break
+        frame.page.wait_for_timeout(150)
+    wanted = spec.get("choose") if isinstance(spec, dict) else None
+    if d.kind == "salutation" and not wanted:
+        from .choose import choose_salutation
+        opt, why = choose_salutation(options, fi.persona.salutation, bool(f.required))
+    else:
+        opt, why = choose_option(options, fi, wanted or None)
+    if opt is None:
+        frame.page.keyboard.press("Escape")
+        raise FillError(f"no option to choose: {why}")
+    frame.locator(f'[data-sb-opt="{opt["sid"]}"]').first.click(timeout=timeout_ms)
+    d.value, d.option, d.source = opt["text"], opt, "option"
+    d.reason += f"; {why}"
+    f.options = options

@@ -1,0 +1,373 @@
+"""Planning, sending and collecting: the crash-safe core of ``servicebench run``.
+
+A probe moves planned -> sending -> sent | failed | blocked | unknown. The move to
+``sending`` is committed *before* the channel is asked to send, and the result is committed
+right after. A process killed in between leaves the probe in ``sending``; the next run turns
+it into ``unknown`` and asks the channel to resolve it (e.g. look in the Sent folder), never
+sending it again on a guess.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .channels import Channel, ChannelEnv, OutcomeUnknown, ProbeContext, get_channel
+from .clock import Clock, parse_utc, utc_iso
+from .errors import NotConfigured, ProbeBlocked, ProbeError
+from .matching import quote_keys
+from .store import Store
+from .study import Study, channel_names_for
+
+Progress = Callable[[str], None]
+MAX_ATTEMPTS = 5
+BACKOFF = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=20),
+           timedelta(hours=1)]
+
+
+def _silent(_: str) -> None:
+    pass
+
+
+@dataclass
+class RunSummary:
+    planned: int = 0
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    unknown: int = 0
+    retry_later: int = 0
+    skipped_channels: dict[str, str] = field(default_factory=dict)
+    collected: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def plan(study: Study, store: Store, now: datetime) -> int:
+    """Insert every probe of the study not yet in the database. Returns how many."""
+    start = study.schedule_start or now
+    new = 0
+    i = 0
+    for company in study.companies:
+        for scenario in study.scenarios:
+            for channel in channel_names_for(study, company, scenario):
+                for persona in study.personas:
+                    key = f"{company.id}|{channel}|{scenario.id}|{persona.id}|1"
+                    cls = get_channel(channel)
+                    row = {"key": key, "company_id": company.id, "channel": channel,
+                           "scenario_id": scenario.id, "persona_id": persona.id, "wave": 1,
+                           "target": cls.target_of(company.channels[channel]),
+                           "due_at": utc_iso(start + i * study.schedule_spacing)}
+                    if store.upsert_planned_probe(row, now):
+                        new += 1
+                    i += 1
+    return new
+
+
+def reply_address(study: Study, persona_email: str, key: str) -> str:
+    mailbox = study.settings.get("mailbox") or {}
+    if mailbox.get("plus_addressing", True) is False:
+        return persona_email
+    local, _, domain = persona_email.partition("@")
+    return f"{local}+{study.token(key)}@{domain}"
+
+
+def probe_context(study: Study, row: Any) -> ProbeContext:
+    company = study.company(row["company_id"])
+    scenario = study.scenario(row["scenario_id"])
+    persona = study.persona(row["persona_id"])
+    domain = persona.email.partition("@")[2]
+    return ProbeContext(
+        probe_id=row["id"], key=row["key"], company=company, scenario=scenario,
+        persona=persona, target=company.channels[row["channel"]],
+        subject=study.render(scenario.subject, persona, company, scenario).strip(),
+        body=study.render(scenario.body, persona, company, scenario),
+        reply_address=reply_address(study, persona.email, row["key"]),
+        message_id=f"<{study.token(row['key'], 16)}.{study.token('mid' + row['key'], 6)}@"
+                   f"{domain}>",
+    )
+
+
+class Runner:
+    """Holds the channel instances for one run of the study."""
+
+    def __init__(self, study: Study, store: Store, clock: Clock,
+                 progress: Progress | None = None, only: list[str] | None = None,
+                 options: dict[str, Any] | None = None) -> None:
+        self.study, self.store, self.clock = study, store, clock
+        self.progress = progress or _silent
+        self.env = ChannelEnv(study, store, clock, logging.getLogger("servicebench"), options)
+        self.channels: dict[str, Channel] = {}
+        self.skipped: dict[str, str] = {}
+        for name in study.channels_used():
+            if only and name not in only:
+                continue
+            ch = get_channel(name)(self.env)
+            try:
+                ch.check_configured()
+            except NotConfigured as exc:
+                self.skipped[name] = study.redact(str(exc))
+                continue
+            self.channels[name] = ch
+
+    def close(self) -> None:
+        for ch in self.channels.values():
+            ch.close()
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- recovery -----------------------------------------------------------------------
+    def recover(self, summary: RunSummary) -> None:
+        now = self.clock.now()
+        for row in self.store.probes(state="sending"):
+            self.store.transition(row["id"], "sending", "unknown", now,
+                                  error="interrupted while sending; outcome unknown")
+            self.progress(f"probe {row['id']} ({row['key']}) was interrupted while sending: "
+                          "checking whether it went out")
+        for row in self.store.probes(state="unknown"):
+            ch = self.channels.get(row["channel"])
+            if ch is None:
+                continue
+            pc = probe_context(self.study, row)
+            try:
+                result = ch.resolve_unknown(pc)
+            except (OutcomeUnknown, ProbeError) as exc:
+                summary.unknown += 1
+                self.store.update_probe(row["id"], self.clock.now(),
+                                        error=self.study.redact(str(exc)))
+                summary.notes.append(f"probe {row['id']} ({row['key']}): outcome unknown: "
+                                     f"{self.study.redact(str(exc))}")
+                continue
+            if result is None:
+                self.store.transition(row["id"], "unknown", "planned", self.clock.now(),
+                                      error="resolved: not sent")
+                self.progress(f"probe {row['id']}: certainly not sent; it will be sent")
+            else:
+                self._mark_sent(row["id"], "unknown", pc, result)
+                self.progress(f"probe {row['id']}: found it was sent at {result.sent_at}")
+
+    # -- sending ------------------------------------------------------------------------
+    def due(self, now: datetime) -> list[Any]:
+        rows = []
+        for row in self.store.probes(state="planned"):
+            if row["channel"] not in self.channels:
+                continue
+            if self.channels[row["channel"]].kind == "manual":
+                continue
+            if parse_utc(row["due_at"]) > now:  # type: ignore[operator]
+                continue
+            if row["next_attempt_at"] and parse_utc(row["next_attempt_at"]) > now:  # type: ignore[operator]
+                continue
+            rows.append(row)
+        return rows
+
+    def send_due(self, summary: RunSummary) -> None:
+        due = self.due(self.clock.now())
+        counter = {"n": 0, "of": len(due)}
+        by_channel: dict[str, list[Any]] = {}
+        for row in due:
+            by_channel.setdefault(row["channel"], []).append(row)
+        for name, rows in by_channel.items():
+            ch = self.channels.get(name)
+            if ch is None:
+                continue
+            if ch.parallel > 1 and len(rows) > 1:
+                self._send_parallel(ch, rows, summary, counter)
+                continue
+            for row in rows:
+                if name not in self.channels:  # disabled mid-run
+                    break
+                counter["n"] += 1
+                pc = self._begin(row)
+                try:
+                    result: Any = ch.send(pc)
+                except Exception as exc:  # noqa: BLE001 - every outcome is recorded
+                    result = exc
+                self._finish(row, pc, result, summary, f"[{counter['n']}/{counter['of']}]")
+
+    def disable(self, name: str, why: str, summary: RunSummary) -> None:
+        """Stop using a channel whose credentials stopped working; the rest goes on."""
+        ch = self.channels.pop(name, None)
+        if ch is not None:
+            ch.close()
+        self.skipped[name] = why
+        summary.skipped_channels[name] = why
+        self.progress(f"channel {name} disabled: {why}")
+
+    def _send_parallel(self, ch: Channel, rows: list[Any], summary: RunSummary,
+                       counter: dict[str, int]) -> None:
+        """Up to ``ch.parallel`` sends at once; all bookkeeping stays in this thread."""
+        with ThreadPoolExecutor(max_workers=ch.parallel,
+                                thread_name_prefix=f"send-{ch.name}") as pool:
+            pending: dict[Future[Any], tuple[Any, ProbeContext]] = {}
+            queue = list(rows)
+            while queue or pending:
+                while queue and len(pending) < ch.parallel and ch.name in self.channels:
+                    row = queue.pop(0)
+                    pc = self._begin(row)
+                    pending[pool.submit(ch.send, pc)] = (row, pc)
+                if not pending:
+                    break
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    row, pc = pending.pop(fut)
+                    counter["n"] += 1
+                    exc = fut.exception()
+                    self._finish(row, pc, exc if exc is not None else fut.result(), summary,
+                                 f"[{counter['n']}/{counter['of']}]")
+
+    def _begin(self, row: Any) -> ProbeContext:
+        """Commit planned -> sending before anything leaves the machine."""
+        pc = probe_context(self.study, row)
+        detail = {"subject": pc.subject, "body": pc.body, "message_id": pc.message_id,
+                  "quote_keys": quote_keys(pc.body)}
+        self.store.transition(row["id"], "planned", "sending", self.clock.now(),
+                              attempts=row["attempts"] + 1, reply_address=pc.reply_address,
+                              detail=json.dumps(detail, ensure_ascii=False))
+        return pc
+
+    def _finish(self, row: Any, pc: ProbeContext, result: Any, summary: RunSummary,
+                counter: str) -> None:
+        """Record what a send came to: a SendResult or the exception it raised."""
+        ch = self.channels.get(row["channel"]) or get_channel(row["channel"])
+        label = f"{counter} {pc.company.name} · {ch.label or ch.name} · {pc.scenario.id}"
+        now = self.clock.now()
+        if isinstance(result, NotConfigured):
+            # e.g. a revoked token: the peer refused us, so nothing was sent
+            msg = self.study.redact(str(result))
+            self.store.transition(row["id"], "sending", "planned", now, error=msg)
+            self.disable(row["channel"], msg, summary)
+        elif isinstance(result, ProbeBlocked):
+            summary.blocked += 1
+            self.store.transition(row["id"], "sending", "blocked", now, error=result.reason)
+            self.progress(f"{label}: blocked ({result.reason})")
+        elif isinstance(result, OutcomeUnknown):
+            summary.unknown += 1
+            msg = self.study.redact(str(result))
+            self.store.transition(row["id"], "sending", "unknown", now, error=msg)
+            self.progress(f"{label}: outcome unknown: {msg}")
+        elif isinstance(result, ProbeError):
+            msg = self.study.redact(str(result))
+            attempts = row["attempts"] + 1
+            if result.temporary and attempts < MAX_ATTEMPTS:
+                wait_for = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
+                summary.retry_later += 1
+                self.store.transition(row["id"], "sending", "planned", now, error=msg,
+                                      next_attempt_at=utc_iso(now + wait_for))
+                self.progress(f"{label}: temporary failure, retry in {wait_for}: {msg}")
+            else:
+                summary.failed += 1
+                self.store.transition(row["id"], "sending", "failed", now, error=msg)
+                self.progress(f"{label}: failed: {msg}")
+        elif isinstance(result, BaseException):
+            # We cannot know how far an unexpected error got: never guess "not sent".
+            summary.unknown += 1
+            msg = self.study.redact(f"{type(result).__name__}: {result}")
+            self.store.transition(row["id"], "sending", "unknown", now, error=msg)
+            self.progress(f"{label}: outcome unknown after an unexpected error: {msg}")
+        else:
+            self._mark_sent(row["id"], "sending", pc, result)
+            summary.sent += 1
+            self.progress(f"{label}: sent ({result.time_source})")
+
+    def _mark_sent(self, probe_id: int, expected: str, pc: ProbeContext, result: Any) -> None:
+        row = self.store.probe(probe_id)
+        detail = json.loads(row["detail"] or "{}")
+        detail.update(result.detail)
+        detail.setdefault("message_id", pc.message_id)
+        detail.setdefault("subject", pc.subject)
+        detail.setdefault("body", pc.body)
+        detail.setdefault("quote_keys", quote_keys(pc.body))
+        self.store.transition(
+            probe_id, expected, "sent", self.clock.now(), sent_at=utc_iso(result.sent_at),
+            sent_time_source=result.time_source,
+            window_ends_at=utc_iso(result.sent_at + self.study.window),
+            external_id=result.external_id, error=None,
+            detail=json.dumps(detail, ensure_ascii=False))
+
+    # -- collecting ---------------------------------------------------------------------
+    def collect(self, summary: RunSummary) -> None:
+        for name, ch in list(self.channels.items()):
+            try:
+                stats = ch.collect()
+            except NotConfigured as exc:
+                msg = self.study.redact(str(exc))
+                summary.notes.append(f"{name}: collect: {msg}")
+                self.disable(name, msg, summary)
+                continue
+            except ProbeError as exc:
+                msg = self.study.redact(str(exc))
+                summary.notes.append(f"{name}: collect: {msg}")
+                self.progress(f"{name}: collecting failed: {msg}")
+                continue
+            summary.collected += stats.fetched
+            for note in stats.notes:
+                summary.notes.append(f"{name}: {note}")
+            if stats.fetched:
+                self.progress(f"{name}: {stats.fetched} new message(s), {stats.matched} "
+                              f"matched, {stats.unmatched} unmatched")
+
+    def all_done(self) -> bool:
+        """True when nothing is left to send and every sent probe's window has closed."""
+        now = self.clock.now()
+        for row in self.store.probes():
+            if row["channel"] not in self.channels:
+                continue
+            if self.channels[row["channel"]].kind == "manual":
+                continue
+            if row["state"] in ("planned", "sending"):
+                return False
+            if row["state"] == "sent" and parse_utc(row["window_ends_at"]) > now:  # type: ignore[operator]
+                return False
+        return True
+
+    def next_wakeup(self) -> datetime | None:
+        """The next due time of a planned probe, if any."""
+        times = [parse_utc(r["next_attempt_at"] or r["due_at"])
+                 for r in self.store.probes(state="planned") if r["channel"] in self.channels]
+        return min((t for t in times if t), default=None)
+
+
+def run(study: Study, store: Store, clock: Clock, *, progress: Progress | None = None,
+        collect: bool = True, only: list[str] | None = None) -> RunSummary:
+    """One pass: plan, recover interrupted probes, send what is due, collect replies."""
+    summary = RunSummary()
+    summary.planned = plan(study, store, clock.now())
+    with Runner(study, store, clock, progress, only) as runner:
+        summary.skipped_channels = dict(runner.skipped)
+        runner.recover(summary)
+        runner.send_due(summary)
+        if collect:
+            runner.collect(summary)
+    return summary
+
+
+def watch(study: Study, store: Store, clock: Clock, *, progress: Progress | None = None,
+          poll: timedelta = timedelta(minutes=5), only: list[str] | None = None,
+          should_stop: Callable[[], bool] | None = None) -> RunSummary:
+    """Keep sending and collecting until every window has closed (or ``should_stop``)."""
+    summary = RunSummary()
+    summary.planned = plan(study, store, clock.now())
+    with Runner(study, store, clock, progress, only) as runner:
+        summary.skipped_channels = dict(runner.skipped)
+        runner.recover(summary)
+        while True:
+            runner.send_due(summary)
+            runner.collect(summary)
+            if runner.all_done() or (should_stop and should_stop()):
+                break
+            nxt = runner.next_wakeup()
+            wait = poll.total_seconds()
+            if nxt is not None:
+                wait = max(0.0, min(wait, (nxt - clock.now()).total_seconds()))
+            clock.sleep(max(wait, 1.0))
+        runner.collect(summary)
+    return summary

@@ -1,0 +1,136 @@
+"""The JSON Schema of ``study.yaml``, assembled from the core and each channel's fragment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .channels import registry
+
+ID = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]*$",
+      "description": "lower-case letters, digits, - and _"}
+DURATION = {"oneOf": [{"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*[smhdw]\s*$"},
+                      {"type": "integer", "minimum": 1}],
+            "description": "a duration such as 90s, 30m, 48h, 7d, 2w (or seconds)"}
+EMAIL = {"type": "string", "format": "email"}
+
+
+def study_schema() -> dict[str, Any]:
+    channels = registry()
+    company_channels = {name: cls.company_schema for name, cls in channels.items()}
+    top: dict[str, Any] = {
+        "study": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["id", "title"],
+            "properties": {
+                "id": ID,
+                "title": {"type": "string", "minLength": 1},
+                "language": {"enum": ["de", "en"], "default": "en"},
+                "timezone": {"type": "string", "default": "UTC",
+                             "description": "IANA zone used in reports, e.g. Europe/Berlin"},
+                "window": {**DURATION, "description": "no reply within this time = no response"},
+                "client": {"type": "string", "description": "who the report is for"},
+                "author": {"type": "string"},
+            },
+        },
+        "schedule": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "start": {"type": "string",
+                          "description": "ISO date-time of the first probe; default: now"},
+                "spacing": {**DURATION, "description": "time between two probes"},
+            },
+        },
+        "personas": {
+            "type": "array", "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "name", "email"],
+                "properties": {
+                    "id": ID,
+                    "name": {"type": "string", "minLength": 1},
+                    "first_name": {"type": "string"},
+                    "last_name": {"type": "string"},
+                    "salutation": {"type": "string", "description": "e.g. Frau, Herr, Ms, Mr"},
+                    "email": EMAIL,
+                    "phone": {"type": "string"},
+                    "postcode": {"type": "string"},
+                    "city": {"type": "string"},
+                    "customer_number": {"type": "string"},
+                    "order_number": {"type": "string"},
+                },
+            },
+        },
+        "scenarios": {
+            "type": "array", "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "subject", "body"],
+                "properties": {
+                    "id": ID,
+                    "subject": {"type": "string", "minLength": 1},
+                    "body": {"type": "string", "minLength": 1,
+                             "description": "Jinja template; names: persona, company, scenario"},
+                    "short": {"type": "string",
+                              "description": "short public text for social channels"},
+                    "mode": {"enum": ["public", "direct"]},
+                    "topic": {"type": "string",
+                              "description": "hint for topic/category choices in web forms"},
+                    "channels": {"type": "array", "items": {"type": "string"},
+                                 "description": "restrict to these channels (default: all)"},
+                    "expect": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["id", "label"],
+                            "properties": {
+                                "id": ID,
+                                "label": {"type": "string"},
+                                "any": {"type": "array", "items": {"type": "string"},
+                                        "description": "found if any of these occurs"},
+                                "all": {"type": "array", "items": {"type": "string"},
+                                        "description": "found if all of these occur"},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        "companies": {
+            "type": "array", "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "name", "channels"],
+                "properties": {
+                    "id": ID,
+                    "name": {"type": "string", "minLength": 1},
+                    "sector": {"type": "string"},
+                    "domains": {"type": "array", "items": {"type": "string"},
+                                "description": "mail domains the company answers from"},
+                    "channels": {
+                        "type": "object",
+                        "minProperties": 1,
+                        "additionalProperties": False,
+                        "properties": company_channels,
+                    },
+                },
+            },
+        },
+    }
+    for cls in channels.values():
+        if cls.study_key and cls.study_schema and cls.study_key not in top:
+            top[cls.study_key] = cls.study_schema
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://servicebench.example/schema/study.json",
+        "title": "servicebench study",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["study", "personas", "scenarios", "companies"],
+        "properties": top,
+    }

@@ -1,0 +1,230 @@
+"""The study's state: ``study.db`` (SQLite) and the ``evidence/`` folder beside ``study.yaml``.
+
+Every write that matters is committed before the action it records is taken (see
+:mod:`servicebench.runner`), and evidence files are written atomically, so a killed process
+never loses stored data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .clock import utc_iso
+from .errors import StoreError
+from .migrations import apply_migrations
+
+PROBE_STATES = ("planned", "sending", "sent", "failed", "unknown", "blocked", "skipped")
+
+
+@dataclass
+class StoredEvidence:
+    path: str  # relative to the study folder
+    sha256: str
+
+
+class Store:
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.db_path = self.folder / "study.db"
+        self.evidence_dir = self.folder / "evidence"
+        try:
+            self.db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open {self.db_path}: {exc}") from exc
+        self._owner = threading.get_ident()
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        apply_migrations(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- generic helpers -------------------------------------------------------------
+    def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        return list(self.db.execute(sql, params))
+
+    def one(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
+        return self.db.execute(sql, params).fetchone()
+
+    def log_event(self, at: datetime, event: str, probe_id: int | None = None,
+                  detail: Any = None) -> None:
+        self.db.execute(
+            "INSERT INTO events (at, probe_id, event, detail) VALUES (?, ?, ?, ?)",
+            (utc_iso(at), probe_id, event, None if detail is None else json.dumps(detail)),
+        )
+
+    # -- probes ----------------------------------------------------------------------
+    def upsert_planned_probe(self, row: dict[str, Any], now: datetime) -> bool:
+        """Insert a planned probe unless its key exists. Returns True if it was new."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO probes (key, company_id, channel, scenario_id, persona_id,"
+            " wave, target, state, due_at, updated_at) VALUES (:key, :company_id, :channel,"
+            " :scenario_id, :persona_id, :wave, :target, 'planned', :due_at, :updated_at)",
+            {**row, "updated_at": utc_iso(now)},
+        )
+        return cur.rowcount == 1
+
+    def probe(self, probe_id: int) -> sqlite3.Row:
+        row = self.one("SELECT * FROM probes WHERE id = ?", (probe_id,))
+        if row is None:
+            raise StoreError(f"no probe {probe_id}")
+        return row
+
+    def probes(self, state: str | None = None, channel: str | None = None) -> list[sqlite3.Row]:
+        sql, params = "SELECT * FROM probes WHERE 1=1", []
+        if state:
+            sql += " AND state = ?"
+            params.append(state)
+        if channel:
+            sql += " AND channel = ?"
+            params.append(channel)
+        return self.query(sql + " ORDER BY id", tuple(params))
+
+    def update_probe(self, probe_id: int, now: datetime, event: str | None = None,
+                     **fields: Any) -> None:
+        """Update fields of a probe and log the event in one committed transaction."""
+        if "detail" in fields and not isinstance(fields["detail"], str | None):
+            fields["detail"] = json.dumps(fields["detail"], ensure_ascii=False)
+        fields["updated_at"] = utc_iso(now)
+        sets = ", ".join(f"{k} = :{k}" for k in fields)
+        with self.transaction():
+            self.db.execute(f"UPDATE probes SET {sets} WHERE id = :_id",
+                            {**fields, "_id": probe_id})
+            if event:
+                self.log_event(now, event, probe_id, {k: v for k, v in fields.items()
+                                                      if k not in ("updated_at", "detail")})
+
+    def transition(self, probe_id: int, expected: str, new: str, now: datetime,
+                   **fields: Any) -> None:
+        """Move a probe from ``expected`` to ``new`` state; refuse if someone else moved it."""
+        fields["updated_at"] = utc_iso(now)
+        sets = ", ".join(f"{k} = :{k}" for k in fields)
+        with self.transaction():
+            cur = self.db.execute(
+                f"UPDATE probes SET state = :_new, {sets} WHERE id = :_id AND state = :_old",
+                {**fields, "_new": new, "_id": probe_id, "_old": expected},
+            )
+            if cur.rowcount != 1:
+                raise StoreError(f"probe {probe_id} is no longer {expected}")
+            self.log_event(now, f"{expected}->{new}", probe_id,
+                           {k: v for k, v in fields.items() if k not in ("updated_at", "detail")})
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    # -- evidence --------------------------------------------------------------------
+    def write_evidence(self, relpath: str, data: bytes, *, probe_id: int | None = None,
+                       kind: str = "file", now: datetime | None = None) -> StoredEvidence:
+        """Write ``data`` atomically under ``evidence/``; never overwrite different content."""
+        relpath = "evidence/" + _safe_relpath(relpath)
+        target = self.folder / relpath
+        digest = hashlib.sha256(data).hexdigest()
+        if target.exists():
+            if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
+                return StoredEvidence(relpath, digest)
+            stem, dot, ext = target.name.partition(".")
+            relpath = str(Path(relpath).with_name(f"{stem}-{digest[:8]}{dot}{ext}"))
+            target = self.folder / relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".part")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+        if now is not None:
+            row = (probe_id, kind, relpath, digest, utc_iso(now))
+            sql = ("INSERT INTO evidence (probe_id, kind, path, sha256, created_at)"
+                   " VALUES (?, ?, ?, ?, ?)")
+            if threading.get_ident() == self._owner:
+                self.db.execute(sql, row)
+            else:  # a channel's worker thread: SQLite connections stay in their thread
+                with closing(sqlite3.connect(self.db_path, timeout=30)) as db, db:
+                    db.execute(sql, row)
+        return StoredEvidence(relpath, digest)
+
+    def evidence_for(self, probe_id: int) -> list[sqlite3.Row]:
+        return self.query("SELECT * FROM evidence WHERE probe_id = ? ORDER BY id", (probe_id,))
+
+    # -- messages --------------------------------------------------------------------
+    def has_message(self, channel: str, source: str, external_id: str) -> bool:
+        return self.one("SELECT 1 FROM messages WHERE channel=? AND source=? AND external_id=?",
+                        (channel, source, external_id)) is not None
+
+    def insert_message(self, row: dict[str, Any]) -> int | None:
+        """Insert a received message; returns its id, or None if it was already stored."""
+        row = dict(row)
+        if isinstance(row.get("reasons"), list):
+            row["reasons"] = json.dumps(row["reasons"], ensure_ascii=False)
+        cols = ", ".join(row)
+        vals = ", ".join(f":{k}" for k in row)
+        cur = self.db.execute(f"INSERT OR IGNORE INTO messages ({cols}) VALUES ({vals})", row)
+        return cur.lastrowid if cur.rowcount == 1 else None
+
+    def messages(self, probe_id: int | None = None, unmatched: bool = False) -> list[sqlite3.Row]:
+        if unmatched:
+            return self.query("SELECT * FROM messages WHERE probe_id IS NULL ORDER BY id")
+        if probe_id is not None:
+            return self.query("SELECT * FROM messages WHERE probe_id = ? ORDER BY received_at",
+                              (probe_id,))
+        return self.query("SELECT * FROM messages ORDER BY id")
+
+    def assign_message(self, message_id: int, probe_id: int | None, method: str = "manual") -> None:
+        if self.one("SELECT 1 FROM messages WHERE id = ?", (message_id,)) is None:
+            raise StoreError(f"no message {message_id}")
+        if probe_id is not None:
+            self.probe(probe_id)
+        self.db.execute("UPDATE messages SET probe_id = ?, match_method = ? WHERE id = ?",
+                        (probe_id, method if probe_id else None, message_id))
+
+    # -- sync state ------------------------------------------------------------------
+    def sync_state(self, source: str) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM sync_state WHERE source = ?", (source,))
+
+    def set_sync_state(self, source: str, now: datetime, *, uidvalidity: int | None = None,
+                       last_uid: int = 0, cursor: str | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO sync_state (source, uidvalidity, last_uid, cursor, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(source) DO UPDATE SET"
+            " uidvalidity=excluded.uidvalidity, last_uid=excluded.last_uid,"
+            " cursor=excluded.cursor, updated_at=excluded.updated_at",
+            (source, uidvalidity, last_uid, cursor, utc_iso(now)),
+        )
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _safe_relpath(relpath: str) -> str:
+    parts = [re.sub(r"[^A-Za-z0-9._@+-]", "_", p) for p in Path(relpath).parts]
+    parts = [p for p in parts if p not in ("", ".", "..")]
+    if not parts:
+        raise StoreError(f"bad evidence path {relpath!r}")
+    return "/".join(parts)
+
+
+def iter_rows(rows: list[sqlite3.Row]) -> Iterator[dict[str, Any]]:
+    for r in rows:
+        yield dict(r)
