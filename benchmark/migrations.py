@@ -89,8 +89,15 @@ def m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
+def m009_message_folder(db: sqlite3.Connection) -> None:
+    """The IMAP folder a reply was found in, and whether that folder is the spam folder."""
+    db.execute("ALTER TABLE messages ADD COLUMN folder TEXT")
+    db.execute("ALTER TABLE messages ADD COLUMN in_spam INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", m001_initial),
+    (9, "message folder and spam mark", m009_message_folder),
 ]
 
 
