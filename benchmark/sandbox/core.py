@@ -101,9 +101,13 @@ class Sandbox:
         self.mail = MailStore()
         self.mail.add_user(SHOPPER_USER, SHOPPER_PASSWORD)
         self.mail.create_mailbox(SHOPPER_USER, "Junk")  # flagged \Junk, like real providers
+        #: OAuth 2.0 access token -> user, accepted by SMTP and IMAP (XOAUTH2)
+        self.oauth_tokens: dict[str, str] = {}
         self.smtp = SandboxSMTPServer(clock, {SHOPPER_USER: SHOPPER_PASSWORD}, host, smtp_port,
-                                      on_accept=self._on_email, fault=smtp_fault)
-        self.imap = IMAPServer(self.mail, host=host, port=imap_port)
+                                      on_accept=self._on_email, fault=smtp_fault,
+                                      oauth_tokens=self.oauth_tokens)
+        self.imap = IMAPServer(self.mail, host=host, port=imap_port,
+                               oauth_tokens=self.oauth_tokens)
         self.web: Any = None
         if with_forms:
             try:

@@ -37,7 +37,7 @@ from servicebench.sandbox.imap_protocol import (
     quoted,
     section_bytes,
 )
-from servicebench.sandbox.mailstore import DELIMITER, SPECIAL_USE, mailbox_key
+from servicebench.sandbox.mailstore import DELIMITER, mailbox_key
 
 if TYPE_CHECKING:
     from servicebench.sandbox.imap_session import IMAPSession
@@ -232,8 +232,8 @@ async def cmd_list(session: IMAPSession, tag: str, args: list[Token], uid: bool,
         if regex.match(name) or (name == "INBOX" and inbox.match(name)):
             children = any(n.startswith(name + DELIMITER) for n in names)
             attr = "\\HasChildren" if children else "\\HasNoChildren"
-            if name in SPECIAL_USE:
-                attr += " " + SPECIAL_USE[name]
+            if name in session.store.special_use:
+                attr += " " + session.store.special_use[name]
             await session.untagged(f'{kind} ({attr}) "{DELIMITER}" '.encode() + quoted(name))
     return f"OK {kind} completed"
 

@@ -70,7 +70,7 @@ class MailboxError(Exception):
         self.code = code
 
 
-#: RFC 6154 special-use attributes the server reports in LIST, by mailbox name
+#: RFC 6154 special-use attributes reported in LIST by default, by mailbox name
 SPECIAL_USE = {"Sent": "\\Sent", "Junk": "\\Junk", "Spam": "\\Junk", "Drafts": "\\Drafts",
                "Trash": "\\Trash"}
 
@@ -97,6 +97,8 @@ class MailStore:
 
     def __init__(self, folder: Path | None = None) -> None:
         self._lock = threading.RLock()
+        #: special-use attribute by mailbox name, reported in LIST (tests may change it)
+        self.special_use = dict(SPECIAL_USE)
         self._users: dict[str, _User] = {}
         self._last_uidvalidity = 0
         self._folder = Path(folder) if folder is not None else None
