@@ -233,3 +233,17 @@ def test_study_with_revoked_refresh_token_keeps_probes_planned(
     assert "invalid_grant" in summary.skipped_channels["email"]
     assert [p["state"] for p in store.probes()] == ["planned"]
     assert sandbox.smtp.accepted == []
+
+
+def test_study_file_checks_the_new_keys(tmp_path: Path, sandbox: Sandbox,
+                                        endpoint: TokenEndpoint) -> None:
+    folder = _oauth_study(tmp_path, sandbox, endpoint)
+    text = (folder / "study.yaml").read_text()
+    (folder / "study.yaml").write_text(text.replace("auth: xoauth2", "auth: oauth2", 1)
+                                       .replace("token_url:", "provider: yahoo, token_url:"))
+    env = {**sandbox.env(), "CID": CLIENT_ID, "CSECRET": CLIENT_SECRET, "REFRESH": REFRESH}
+    out = CliRunner().invoke(cli, ["validate", str(folder)], env=env)
+    assert out.exit_code == 2, out.output
+    assert "mailbox.smtp.auth" in out.output and "oauth2" in out.output
+    assert "mailbox.oauth.provider" in out.output and "yahoo" in out.output
+    assert "Traceback" not in out.output
