@@ -184,3 +184,24 @@ def test_dovecot_junk_folder_by_special_use(tmp_path: Path, dovecot) -> None:  #
     assert (m["folder"], m["in_spam"]) == ("Junk", 1), s.notes
     assert m["match_method"] == "in-reply-to"
     assert runner.run(study, store, clock).collected == 0
+
+
+@pytest.mark.dovecot
+def test_dovecot_configured_folder_with_non_ascii_name(tmp_path: Path, dovecot) -> None:  # type: ignore[no-untyped-def]
+    ctx = ssl.create_default_context(cafile=str(dovecot.cert))
+    c = imaplib.IMAP4_SSL("127.0.0.1", dovecot.tls_port, ssl_context=ctx)
+    c.login(dovecot.user, dovecot.password)
+    c.create(imap_sync.quote("Unerwünscht"))
+    c.logout()
+    assert imap_sync.utf7_encode("Unerwünscht") == "Unerw&APw-nscht"
+    imap = (f'{{host: 127.0.0.1, port: {dovecot.tls_port}, security: tls, username: "${{U}}", '
+            f'password: "${{P}}", ca_file: "{dovecot.cert}", folders: [INBOX, "Unerwünscht"]}}')
+    folder = study_for(tmp_path / "utf7", imap)
+    study = load_study(folder, environ={"U": dovecot.user, "P": dovecot.password})
+    store = Store(folder)
+    raw = (b"From: Kim <kim@acme.example>\r\nTo: pat@shopper.example\r\nSubject: Hallo\r\n"
+           b"Message-ID: <utf7@acme.example>\r\n\r\nGuten Tag\r\n")
+    _dovecot_append(dovecot, imap_sync.quote("Unerwünscht"), raw, datetime.now(UTC))
+    runner.run(study, store, make_clock(1.0))
+    [m] = [m for m in store.messages() if m["message_id"] == "<utf7@acme.example>"]
+    assert m["folder"] == "Unerwünscht" and m["in_spam"] == 0

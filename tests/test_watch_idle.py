@@ -79,14 +79,15 @@ class Watching:
 
 
 def recorded_within(folder: Path, n: int, seconds: float) -> float:
-    """Wait until ``n`` messages are stored; return how long it took."""
+    """Wait until the reply ``n`` (see :func:`reply`) is stored; return how long it took."""
     store = Store(folder)
+    mid = f"<r{n}-watch@acme.example>"
     t0 = time.monotonic()
     while time.monotonic() - t0 < seconds:
-        if len(store.messages()) >= n:
+        if store.one("SELECT 1 FROM messages WHERE message_id = ?", (mid,)) is not None:
             return time.monotonic() - t0
         time.sleep(0.05)
-    raise AssertionError(f"{n} message(s) not recorded within {seconds}s")
+    raise AssertionError(f"reply {n} not recorded within {seconds}s")
 
 
 def wait_for(cond, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
@@ -108,7 +109,6 @@ def test_idle_records_a_reply_within_seconds_dovecot(tmp_path: Path, dovecot) ->
             f'password: "${{P}}", ca_file: "{dovecot.cert}"}}')
     folder = tmp_path / "study"
     study, store = sent_study(folder, imap, {"U": dovecot.user, "P": dovecot.password})
-    before = len(store.messages())
     w = Watching(study)
     try:
         wait_for(lambda: len(_idle_threads()) == 2)  # INBOX and Junk
@@ -117,16 +117,16 @@ def test_idle_records_a_reply_within_seconds_dovecot(tmp_path: Path, dovecot) ->
         c = imaplib.IMAP4_SSL("127.0.0.1", dovecot.tls_port, ssl_context=ctx)
         c.login(dovecot.user, dovecot.password)
         c.append("INBOX", None, None, reply(1))
-        took = recorded_within(folder, before + 1, 5.0)
+        took = recorded_within(folder, 1, 5.0)
         c.append("Junk", None, None, reply(2))
-        took_junk = recorded_within(folder, before + 2, 5.0)
+        took_junk = recorded_within(folder, 2, 5.0)
         c.logout()
     finally:
         stopped_in = w.finish()
     assert took < 5.0 and took_junk < 5.0
     assert stopped_in < 5.0
     got = {m["folder"]: m["in_spam"] for m in Store(folder).messages()
-           if m["message_id"] and "watch" in m["message_id"]}
+           if m["message_id"] in ("<r1-watch@acme.example>", "<r2-watch@acme.example>")}
     assert got == {"INBOX": 0, "Junk": 1}
     assert not _idle_threads()
 

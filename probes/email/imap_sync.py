@@ -7,6 +7,7 @@ one stored (``UID SEARCH UID n:*``) and filters the answer itself, since RFC 350
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import re
 from collections.abc import Iterator
@@ -100,7 +101,45 @@ def _text(exc: BaseException) -> str:
 
 
 def quote(folder: str) -> str:
+    """A folder name as an IMAP quoted string, non-ASCII in modified UTF-7 (RFC 3501 5.1.3)."""
+    folder = utf7_encode(folder)
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def utf7_encode(name: str) -> str:
+    """``Entwürfe`` -> ``Entw&APw-rfe`` (IMAP's modified UTF-7 for mailbox names)."""
+    out, run = [], ""
+
+    def flush() -> None:
+        nonlocal run
+        if run:
+            b64 = base64.b64encode(run.encode("utf-16-be")).decode("ascii").rstrip("=")
+            out.append("&" + b64.replace("/", ",") + "-")
+            run = ""
+
+    for ch in name:
+        if 0x20 <= ord(ch) <= 0x7E:
+            flush()
+            out.append("&-" if ch == "&" else ch)
+        else:
+            run += ch
+    flush()
+    return "".join(out)
+
+
+def utf7_decode(name: str) -> str:
+    """The reverse of :func:`utf7_encode`; a malformed part is kept as it is."""
+    def one(m: re.Match[str]) -> str:
+        body = m.group(1)
+        if not body:
+            return "&"
+        raw = body.replace(",", "/")
+        try:
+            return base64.b64decode(raw + "=" * (-len(raw) % 4)).decode("utf-16-be")
+        except (ValueError, UnicodeDecodeError):
+            return m.group(0)
+
+    return re.sub(r"&([A-Za-z0-9+,]*)-", one, name)
 
 
 def select(conn: imaplib.IMAP4, folder: str, readonly: bool = True) -> int:
@@ -207,12 +246,13 @@ def list_folders(conn: imaplib.IMAP4) -> list[tuple[str, set[str]]]:
             m = _LIST_RE.match(head.rsplit(b" {", 1)[0] + b" x")
             if not m:
                 continue
-            out.append((name_raw.decode("utf-8", "replace"), _attrs(m.group(1))))
+            out.append((utf7_decode(name_raw.decode("utf-8", "replace")),
+                        _attrs(m.group(1))))
             continue
         m = _LIST_RE.match(item)
         if not m:
             continue
-        out.append((_unquote(m.group(2)), _attrs(m.group(1))))
+        out.append((utf7_decode(_unquote(m.group(2))), _attrs(m.group(1))))
     return out
 
 
