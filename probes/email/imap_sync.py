@@ -70,7 +70,18 @@ def connect(s: ImapSettings) -> imaplib.IMAP4:
     except ProbeError:
         logout(conn)
         raise
+    _refresh_capabilities(conn)
     return conn
+
+
+def _refresh_capabilities(conn: imaplib.IMAP4) -> None:
+    """Servers announce more after login (Dovecot: SPECIAL-USE); imaplib keeps the first list."""
+    try:
+        typ, data = conn.capability()
+    except (imaplib.IMAP4.error, OSError):
+        return
+    if typ == "OK" and data and data[-1]:
+        conn.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
 
 
 def _xoauth2_login(conn: imaplib.IMAP4, s: ImapSettings) -> None:
