@@ -183,6 +183,8 @@ def test_dovecot_junk_folder_by_special_use(tmp_path: Path, dovecot) -> None:  #
     [m] = [m for m in store.messages() if m["probe_id"] == probe["id"]]
     assert (m["folder"], m["in_spam"]) == ("Junk", 1), s.notes
     assert m["match_method"] == "in-reply-to"
+    assert m["evidence"].startswith("evidence/inbox/Junk-")
+    assert (folder / m["evidence"]).read_bytes() == raw
     assert runner.run(study, store, clock).collected == 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -344,6 +345,8 @@ class EmailChannel(Channel):
         """Fetch what is new in one folder; each folder has its own UIDVALIDITY/UID state."""
         store, clock, study = self.env.store, self.env.clock, self.env.study
         source = f"imap:{s.username}@{s.host}/{folder}"
+        # folders may share UIDVALIDITY and UIDs (Dovecot): name the evidence by folder too
+        prefix = "" if folder == s.folder else re.sub(r"[^\w.-]+", "_", folder) + "-"
         uidvalidity = imap_sync.select(conn, folder)
         state = store.sync_state(source)
         last_uid = 0
@@ -364,7 +367,7 @@ class EmailChannel(Channel):
                     row = ingest_email(
                         study, store, index, mail.raw, source=source,
                         external_id=external_id, internaldate=mail.internaldate, now=now,
-                        evidence_name=f"{uidvalidity}-{mail.uid}.eml", folder=folder,
+                        evidence_name=f"{prefix}{uidvalidity}-{mail.uid}.eml", folder=folder,
                         in_spam=spam)
                 store.set_sync_state(source, now, uidvalidity=uidvalidity, last_uid=mail.uid)
             if row is not None:
