@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
@@ -148,6 +149,12 @@ class Channel:
     def collect(self) -> CollectStats:
         """Fetch new replies, store them raw, match and classify them."""
         return CollectStats()
+
+    def watch_start(self, wake: threading.Event) -> list[str]:
+        """``run --watch``: wait for replies in the background (e.g. IMAP IDLE) and set
+        ``wake`` when one may have arrived, so the runner collects at once. Returns notes
+        for the user (e.g. that the server offers no push and the runner polls)."""
+        return []
 
     def close(self) -> None:
         pass

@@ -160,8 +160,9 @@ def run(folder: Path, dry_run: bool, watch: bool, poll: str, channels: tuple[str
     click.echo(f"Study {study.id}: sending due probes")
     only = list(channels) or None
     if watch:
-        summary = runner.watch(study, store, clock, progress=_echo_progress,
-                               poll=parse_duration(poll), only=only)
+        with runner.stop_on_signals() as stop:
+            summary = runner.watch(study, store, clock, progress=_echo_progress,
+                                   poll=parse_duration(poll), only=only, stop=stop)
     else:
         summary = runner.run(study, store, clock, progress=_echo_progress, only=only)
     for name, why in summary.skipped_channels.items():
@@ -238,7 +239,8 @@ def inbox(folder: Path, unmatched: bool, as_json: bool) -> None:
         return
     for r in rows:
         probe = f"probe {r['probe_id']} ({r['match_method']})" if r["probe_id"] else "unmatched"
-        click.echo(f"#{r['id']}  {r['received_at']}  {r['kind']:<10} {probe}")
+        spam = f"  [found in spam: {r['folder']}]" if r.get("in_spam") else ""
+        click.echo(f"#{r['id']}  {r['received_at']}  {r['kind']:<10} {probe}{spam}")
         click.echo(f"     from {r['sender']}: {r['subject']}")
         click.echo(f"     evidence: {r['evidence']}")
     if unmatched:

@@ -41,6 +41,26 @@ def probes_frame(outcomes: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+#: columns of messages.csv: every received message, where it was found, never its text
+MESSAGE_COLUMNS = ["message", "probe", "company", "channel", "received_at", "time_source",
+                   "kind", "match_method", "folder", "in_spam", "sender", "subject",
+                   "evidence"]
+
+
+def messages_frame(store: Store) -> pd.DataFrame:
+    """One row per received message; ``in_spam`` marks replies found in the spam folder."""
+    rows = store.query(
+        "SELECT m.*, p.company_id FROM messages m LEFT JOIN probes p ON p.id = m.probe_id "
+        "ORDER BY m.id")
+    data = [{"message": r["id"], "probe": r["probe_id"], "company": r["company_id"],
+             "channel": r["channel"], "received_at": r["received_at"],
+             "time_source": r["time_source"], "kind": r["kind"],
+             "match_method": r["match_method"], "folder": r["folder"],
+             "in_spam": bool(r["in_spam"]), "sender": r["sender"], "subject": r["subject"],
+             "evidence": r["evidence"]} for r in rows]
+    return pd.DataFrame(data, columns=MESSAGE_COLUMNS)
+
+
 def _csv_times(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     for col in TIME_COLUMNS:
@@ -67,9 +87,9 @@ def export_tables(study: Study, store: Store, fmt: str, out_dir: Path,
                   now: datetime | None = None) -> list[Path]:
     """Write probes, companies and channels tables to ``out_dir``; return the files.
 
-    ``csv``: probes.csv, companies.csv, channels.csv (UTF-8, comma separated).
-    ``xlsx``: one workbook servicebench-export.xlsx with the sheets probes, companies and
-    channels.
+    ``csv``: probes.csv, companies.csv, channels.csv, messages.csv (UTF-8, comma separated).
+    ``xlsx``: one workbook servicebench-export.xlsx with the sheets probes, companies,
+    channels and messages.
     """
     if fmt not in FORMATS:
         raise ServicebenchError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
@@ -77,7 +97,7 @@ def export_tables(study: Study, store: Store, fmt: str, out_dir: Path,
     out_dir.mkdir(parents=True, exist_ok=True)
     outcomes = probe_outcomes(study, store, now or datetime.now(UTC))
     tables = {"probes": probes_frame(outcomes), "companies": company_table(outcomes),
-              "channels": channel_table(outcomes)}
+              "channels": channel_table(outcomes), "messages": messages_frame(store)}
     if fmt == "csv":
         paths = []
         for name, df in tables.items():

@@ -32,8 +32,12 @@ def message_time(internaldate: datetime | None, msg: Any) -> tuple[datetime | No
 
 def ingest_email(study: Study, store: Store, index: ProbeIndex, raw: bytes, *, source: str,
                  external_id: str, internaldate: datetime | None, now: datetime,
-                 evidence_name: str) -> dict[str, Any] | None:
-    """Store one received message. Returns the stored row, or None if it was known."""
+                 evidence_name: str, folder: str | None = None,
+                 in_spam: bool = False) -> dict[str, Any] | None:
+    """Store one received message. Returns the stored row, or None if it was known.
+
+    ``folder``: the IMAP folder it was found in; ``in_spam``: that folder is the spam
+    folder (the reply reached the shopper only if they looked there)."""
     if store.has_message("email", source, external_id):
         return None
     ev = store.write_evidence(f"inbox/{evidence_name}", raw)
@@ -67,6 +71,7 @@ def ingest_email(study: Study, store: Store, index: ProbeIndex, raw: bytes, *, s
         "sender": header(msg, "From")[:500], "subject": header(msg, "Subject")[:500],
         "text": body_text(msg)[:100_000], "kind": cls.kind, "reasons": reasons,
         "evidence": ev.path, "fetched_at": utc_iso(now),
+        "folder": folder, "in_spam": int(bool(in_spam)),
     }
     store.insert_message(row)
     return row

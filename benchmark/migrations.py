@@ -89,8 +89,17 @@ def m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
+def m009_message_folder(db: sqlite3.Connection) -> None:
+    """The IMAP folder a reply was found in, and whether that folder is the spam folder."""
+    db.execute("ALTER TABLE messages ADD COLUMN folder TEXT")
+    db.execute("ALTER TABLE messages ADD COLUMN in_spam INTEGER NOT NULL DEFAULT 0")
+    # a message moved between folders is recognised by its content hash in any folder
+    db.execute("CREATE INDEX messages_external ON messages(channel, external_id)")
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", m001_initial),
+    (9, "message folder and spam mark", m009_message_folder),
 ]
 
 

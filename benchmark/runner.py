@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -352,22 +356,68 @@ def run(study: Study, store: Store, clock: Clock, *, progress: Progress | None =
 
 def watch(study: Study, store: Store, clock: Clock, *, progress: Progress | None = None,
           poll: timedelta = timedelta(minutes=5), only: list[str] | None = None,
-          should_stop: Callable[[], bool] | None = None) -> RunSummary:
-    """Keep sending and collecting until every window has closed (or ``should_stop``)."""
+          should_stop: Callable[[], bool] | None = None,
+          stop: threading.Event | None = None) -> RunSummary:
+    """Keep sending and collecting until every window has closed (or ``should_stop`` /
+    ``stop``, e.g. set on SIGTERM). Channels that can push (IMAP IDLE) wake the loop early,
+    so replies are recorded within seconds; the others are polled every ``poll``."""
     summary = RunSummary()
     summary.planned = plan(study, store, clock.now())
+    stop = stop or threading.Event()
+    wake = threading.Event()
     with Runner(study, store, clock, progress, only) as runner:
         summary.skipped_channels = dict(runner.skipped)
         runner.recover(summary)
+        for name, ch in list(runner.channels.items()):
+            for note in ch.watch_start(wake):
+                runner.progress(f"{name}: {note}")
         while True:
             runner.send_due(summary)
             runner.collect(summary)
-            if runner.all_done() or (should_stop and should_stop()):
+            if runner.all_done() or (should_stop and should_stop()) or stop.is_set():
                 break
             nxt = runner.next_wakeup()
             wait = poll.total_seconds()
             if nxt is not None:
                 wait = max(0.0, min(wait, (nxt - clock.now()).total_seconds()))
-            clock.sleep(max(wait, 1.0))
-        runner.collect(summary)
+            _wait(clock.real_seconds(max(wait, 1.0)), wake, stop)
+        if stop.is_set():
+            summary.notes.append("stopped on request; run --watch again to continue")
+        else:
+            runner.collect(summary)
     return summary
+
+
+def _wait(real_seconds: float, wake: threading.Event, stop: threading.Event) -> None:
+    """Sleep up to ``real_seconds``, less if a channel reports news or a stop is asked."""
+    deadline = time.monotonic() + real_seconds
+    while not stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0 or wake.wait(min(left, 0.25)):
+            break
+    wake.clear()
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by SIGTERM (and SIGINT): ``watch`` then finishes its step and returns.
+    Outside the main thread (where signals cannot be caught) the event is just returned."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def handler(signum: int, _frame: object) -> None:
+        if stop.is_set():  # a second signal: stop now
+            signal.signal(signum, previous[signum])
+            signal.raise_signal(signum)
+        stop.set()
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -1,7 +1,8 @@
 """Real protocol peers on loopback, started by the tests themselves.
 
 - Dovecot (Debian's dovecot-imapd), configured in a temporary folder: IMAP with STARTTLS
-  on one port and implicit TLS on another, a passwd-file user, Maildir storage.
+  on one port and implicit TLS on another, a passwd-file user, Maildir storage, Sent and
+  Junk folders flagged by SPECIAL-USE (RFC 6154), IDLE.
 - aiosmtpd SMTP servers come from the sandbox (``servicebench.sandbox.smtp_server``).
 """
 
@@ -120,7 +121,12 @@ namespace inbox {{
     special_use = \\Sent
     auto = create
   }}
+  mailbox Junk {{
+    special_use = \\Junk
+    auto = create
+  }}
 }}
+mailbox_idle_check_interval = 1 secs
 """
     (folder / "dovecot.conf").write_text(conf)
     proc = subprocess.Popen([DOVECOT, "-F", "-c", str(folder / "dovecot.conf")],

@@ -32,7 +32,8 @@ def read_csv(path) -> list[dict[str, str]]:  # noqa: ANN001
 def test_csv_files_and_columns(data, tmp_path) -> None:
     study, store, ids = data
     paths = export_tables(study, store, "csv", tmp_path / "out", now=NOW)
-    assert [p.name for p in paths] == ["probes.csv", "companies.csv", "channels.csv"]
+    assert [p.name for p in paths] == ["probes.csv", "companies.csv", "channels.csv",
+                                       "messages.csv"]
     with open(paths[0], encoding="utf-8") as fh:
         header = next(csv.reader(fh))
     assert header[: len(PROBE_LEAD)] == PROBE_LEAD
@@ -63,7 +64,7 @@ def test_xlsx_workbook(data, tmp_path) -> None:
     paths = export_tables(study, store, "xlsx", tmp_path / "x", now=NOW)
     assert [p.name for p in paths] == [XLSX_NAME]
     wb = openpyxl.load_workbook(paths[0])
-    assert wb.sheetnames == ["probes", "companies", "channels"]
+    assert wb.sheetnames == ["probes", "companies", "channels", "messages"]
     ws = wb["probes"]
     header = [c.value for c in ws[1]]
     assert header[: len(PROBE_LEAD)] == PROBE_LEAD

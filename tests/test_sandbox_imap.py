@@ -541,7 +541,7 @@ def test_list_lsub_status_create(store: MailStore, conn: imaplib.IMAP4) -> None:
     names = [d.rsplit(b'"/" ', 1)[1] for d in data]
     assert names == [b'"INBOX"', b'"Sent"', b'"Archive/2026"']
     assert conn.list('""', "%")[1] == [b'(\\HasNoChildren) "/" "INBOX"',
-                                     b'(\\HasNoChildren) "/" "Sent"']
+                                     b'(\\HasNoChildren \\Sent) "/" "Sent"']
     assert conn.list('""', "inbox")[1] == [b'(\\HasNoChildren) "/" "INBOX"']
     assert len(conn.lsub()[1]) == 3
     typ, data = conn.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN RECENT)")

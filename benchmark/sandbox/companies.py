@@ -60,6 +60,7 @@ class SandboxCompany:
     agent: str = "Sam Taylor"
     extra: dict[str, str] = field(default_factory=dict)
     reply_from_also: bool = False  # on social networks, people answer from a second account
+    spam: bool = False  # the shopper's provider files this company's mail as spam (Junk)
 
     @property
     def support(self) -> str:

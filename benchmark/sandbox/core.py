@@ -100,9 +100,14 @@ class Sandbox:
         self.rng = random.Random(seed)
         self.mail = MailStore()
         self.mail.add_user(SHOPPER_USER, SHOPPER_PASSWORD)
+        self.mail.create_mailbox(SHOPPER_USER, "Junk")  # flagged \Junk, like real providers
+        #: OAuth 2.0 access token -> user, accepted by SMTP and IMAP (XOAUTH2)
+        self.oauth_tokens: dict[str, str] = {}
         self.smtp = SandboxSMTPServer(clock, {SHOPPER_USER: SHOPPER_PASSWORD}, host, smtp_port,
-                                      on_accept=self._on_email, fault=smtp_fault)
-        self.imap = IMAPServer(self.mail, host=host, port=imap_port)
+                                      on_accept=self._on_email, fault=smtp_fault,
+                                      oauth_tokens=self.oauth_tokens)
+        self.imap = IMAPServer(self.mail, host=host, port=imap_port,
+                               oauth_tokens=self.oauth_tokens)
         self.web: Any = None
         if with_forms:
             try:
@@ -242,7 +247,8 @@ class Sandbox:
                    write: Callable[[Inquiry, SandboxCompany, datetime], Any], at: datetime
                    ) -> str:
         msg = write(inq, company, at)
-        self.mail.deliver(SHOPPER_USER, msg.as_bytes(), at)
+        self.mail.deliver(SHOPPER_USER, msg.as_bytes(), at,
+                          mailbox="Junk" if company.spam else "INBOX")
         return str(msg["Message-ID"])
 
     def record_truth(self, company_id: str, channel: str, probe_ref: str, reply_to: str,

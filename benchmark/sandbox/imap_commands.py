@@ -98,7 +98,8 @@ async def cmd_login(session: IMAPSession, tag: str, args: list[Token], uid: bool
 async def cmd_authenticate(session: IMAPSession, tag: str, args: list[Token], uid: bool) -> str:
     if not args or len(args) > 2 or not isinstance(args[0], Atom):
         raise ParseError("AUTHENTICATE needs a mechanism")
-    if args[0].upper() != "PLAIN":
+    mechanism = args[0].upper()
+    if mechanism not in ("PLAIN", "XOAUTH2"):
         return "NO Unsupported authentication mechanism"
     if len(args) == 2:
         response = astring(args[1])
@@ -115,6 +116,8 @@ async def cmd_authenticate(session: IMAPSession, tag: str, args: list[Token], ui
         decoded = base64.b64decode(response, validate=True)
     except (binascii.Error, ValueError):
         return "BAD Invalid base64 in AUTHENTICATE"
+    if mechanism == "XOAUTH2":
+        return await _xoauth2(session, decoded)
     parts = decoded.split(b"\0")
     if len(parts) != 3:
         return "NO [AUTHENTICATIONFAILED] Malformed PLAIN response"
@@ -122,6 +125,28 @@ async def cmd_authenticate(session: IMAPSession, tag: str, args: list[Token], ui
     if authzid and authzid != authcid:
         return "NO [AUTHORIZATIONFAILED] Cannot act as another user"
     return _authenticated(session, authcid, password, "AUTHENTICATE")
+
+
+_XOAUTH2 = re.compile(rb"user=([^\x01]*)\x01auth=Bearer ([^\x01]+)\x01\x01\Z")
+
+
+async def _xoauth2(session: IMAPSession, decoded: bytes) -> str:
+    """SASL XOAUTH2 (as Gmail and Microsoft 365 do it): on refusal a JSON error as a
+    continuation, which the client answers with an empty line, then NO."""
+    m = _XOAUTH2.match(decoded)
+    tokens = session.server.oauth_tokens
+    if m:
+        user, token = m.group(1).decode("utf-8", "replace"), m.group(2).decode("ascii", "replace")
+        if tokens.get(token) == user and session.store.has_user(user):
+            session.user = user
+            return f"OK [CAPABILITY {session.capabilities()}] AUTHENTICATE completed"
+    error = base64.b64encode(b'{"status":"401","schemes":"Bearer",'
+                             b'"scope":"https://mail.google.com/"}')
+    await session.send(b"+ " + error + b"\r\n")
+    line = await session.readline()
+    if line is None:
+        raise CloseSession
+    return "NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)"
 
 
 def _authenticated(session: IMAPSession, user: str, password: str, what: str) -> str:
@@ -190,6 +215,9 @@ async def cmd_subscribe(session: IMAPSession, tag: str, args: list[Token], uid: 
 async def cmd_list(session: IMAPSession, tag: str, args: list[Token], uid: bool,
                    kind: str = "LIST") -> str:
     assert session.user is not None
+    if kind == "LIST" and len(args) == 4 and isinstance(args[2], Atom) and \
+            args[2].upper() == "RETURN":  # RFC 6154: LIST "" "*" RETURN (SPECIAL-USE)
+        args = args[:2]
     if len(args) != 2:
         raise ParseError(f"{kind} needs a reference and a mailbox pattern")
     reference, pattern = astring(args[0]), astring(args[1])
@@ -204,6 +232,8 @@ async def cmd_list(session: IMAPSession, tag: str, args: list[Token], uid: bool,
         if regex.match(name) or (name == "INBOX" and inbox.match(name)):
             children = any(n.startswith(name + DELIMITER) for n in names)
             attr = "\\HasChildren" if children else "\\HasNoChildren"
+            if name in session.store.special_use:
+                attr += " " + session.store.special_use[name]
             await session.untagged(f'{kind} ({attr}) "{DELIMITER}" '.encode() + quoted(name))
     return f"OK {kind} completed"
 
@@ -254,6 +284,8 @@ async def cmd_append(session: IMAPSession, tag: str, args: list[Token], uid: boo
 
 
 async def cmd_idle(session: IMAPSession, tag: str, args: list[Token], uid: bool) -> str | None:
+    if not session.server.idle:
+        return "BAD Unknown command IDLE"
     await session.send(b"+ idling\r\n")
     reading = asyncio.ensure_future(session.readline())
     try:

@@ -54,8 +54,13 @@ class IMAPServer:
     def __init__(self, store: MailStore, host: str = "127.0.0.1", port: int = 0,
                  ssl_context: ssl.SSLContext | None = None,
                  starttls_context: ssl.SSLContext | None = None,
-                 fault: Fault | None = None) -> None:
+                 fault: Fault | None = None, idle: bool = True,
+                 oauth_tokens: dict[str, str] | None = None) -> None:
         self.store = store
+        #: offer IMAP IDLE (turn off to test a client's fallback to polling)
+        self.idle = idle
+        #: OAuth 2.0 access token -> user, for AUTHENTICATE XOAUTH2; tests may change it
+        self.oauth_tokens: dict[str, str] = oauth_tokens if oauth_tokens is not None else {}
         self.host = host
         self.port = port
         self.ssl_context = ssl_context

@@ -116,11 +116,15 @@ class IMAPSession:
         return bytes(buf)
 
     def capabilities(self) -> str:
-        caps = ["IMAP4rev1", "LITERAL+", "SASL-IR", "UIDPLUS", "IDLE", "UNSELECT"]
+        caps = ["IMAP4rev1", "LITERAL+", "SASL-IR", "UIDPLUS", "UNSELECT", "SPECIAL-USE"]
+        if self.server.idle:
+            caps.append("IDLE")
         if self.user is None:
             if self.server.starttls_context is not None and not self.tls:
                 caps.append("STARTTLS")
             caps.append("AUTH=PLAIN")
+            if self.server.oauth_tokens:
+                caps.append("AUTH=XOAUTH2")
         return " ".join(caps)
 
     # ----------------------------------------------------------------- main loop

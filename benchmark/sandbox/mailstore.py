@@ -70,6 +70,11 @@ class MailboxError(Exception):
         self.code = code
 
 
+#: RFC 6154 special-use attributes reported in LIST by default, by mailbox name
+SPECIAL_USE = {"Sent": "\\Sent", "Junk": "\\Junk", "Spam": "\\Junk", "Drafts": "\\Drafts",
+               "Trash": "\\Trash"}
+
+
 def mailbox_key(name: str) -> str:
     """Canonical mailbox name: INBOX is case-insensitive, a trailing delimiter is dropped."""
     name = name.rstrip(DELIMITER) if name != DELIMITER else name
@@ -92,6 +97,8 @@ class MailStore:
 
     def __init__(self, folder: Path | None = None) -> None:
         self._lock = threading.RLock()
+        #: special-use attribute by mailbox name, reported in LIST (tests may change it)
+        self.special_use = dict(SPECIAL_USE)
         self._users: dict[str, _User] = {}
         self._last_uidvalidity = 0
         self._folder = Path(folder) if folder is not None else None
@@ -180,6 +187,10 @@ class MailStore:
             expected = u.password if u is not None else "\0no such user"
         ok = hmac.compare_digest(password.encode("utf-8"), expected.encode("utf-8"))
         return ok and u is not None
+
+    def has_user(self, user: str) -> bool:
+        with self._lock:
+            return user in self._users
 
     def has_mailbox(self, user: str, name: str) -> bool:
         with self._lock:

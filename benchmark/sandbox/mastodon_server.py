@@ -85,7 +85,16 @@ class MastodonAPIServer(_BaseServer):
         self.version = version
         self.accounts: dict[str, _MAccount] = {}
         self.tokens: dict[str, str] = {}  # token -> account id
+        self.scopes: dict[str, list[str]] = {}  # token -> OAuth scopes granted
         self.revoked: set[str] = set()
+        self.disabled: set[str] = set()  # account ids whose login an admin disabled
+        #: origin written into pagination ``Link`` URLs (a server behind a proxy may name its
+        #: canonical host, or another host altogether); None: this server's own address
+        self.link_origin: str | None = None
+        #: answer /oauth/token/info (Doorkeeper) with the token's scopes
+        self.token_info = True
+        #: the instance's ``source_url`` (other software reports its own repository)
+        self.source_url = "https://github.com/mastodon/mastodon"
         self.statuses: dict[str, _MStatus] = {}
         self.notifications: dict[str, _MNotification] = {}
         self.idempotency: dict[tuple[str, str], str] = {}
@@ -113,12 +122,20 @@ class MastodonAPIServer(_BaseServer):
         with self.lock:
             return self._account_json(self._find_account(handle, required=True))  # type: ignore[arg-type]
 
-    def create_token(self, handle: str) -> str:
+    def create_token(self, handle: str, scopes: tuple[str, ...] = ("read", "write", "follow")
+                     ) -> str:
         with self.lock:
             acct = self._find_account(handle, required=True)
             token = secrets.token_urlsafe(32)
             self.tokens[token] = acct.id  # type: ignore[union-attr]
+            self.scopes[token] = list(scopes)
             return token
+
+    def disable_account(self, handle: str) -> None:
+        """An admin disabled this account's login: its tokens get 401 (as GoToSocial and
+        Mastodon behind some proxies answer) with a message saying so."""
+        with self.lock:
+            self.disabled.add(self._find_account(handle, required=True).id)  # type: ignore[union-attr]
 
     def revoke_token(self, token: str) -> None:
         with self.lock:
@@ -279,7 +296,15 @@ class MastodonAPIServer(_BaseServer):
             raise HttpError(401, {"error": "The access token was revoked"})
         if req.token not in self.tokens:
             raise HttpError(401, {"error": "The access token is invalid"})
+        if self.tokens[req.token] in self.disabled:
+            raise HttpError(401, {"error": "Your login is currently disabled"})
         return self.tokens[req.token]
+
+    def _require_scope(self, req: Request, *wanted: str) -> None:
+        """403 unless the token has one of ``wanted`` (e.g. write or write:statuses)."""
+        granted = self.scopes.get(req.token or "", [])
+        if not any(w in granted for w in wanted):
+            raise HttpError(403, {"error": "This action is outside the authorized scopes"})
 
     def rate_headers(self, req: Request, remaining: int, reset_at: float) -> dict[str, str]:
         reset = datetime.fromtimestamp(reset_at, UTC)
@@ -303,6 +328,11 @@ class MastodonAPIServer(_BaseServer):
             if self._major() < 4:
                 raise HttpError(404, {"error": "Record not found"})
             return 200, self._instance_v2(), {}
+        if m == "GET" and p == "/oauth/token/info" and self.token_info:
+            viewer = self._viewer(req)
+            return 200, {"resource_owner_id": viewer, "scope": self.scopes.get(req.token or "", []),
+                         "expires_in": None, "application": {"uid": "servicebench-sandbox"},
+                         "created_at": 1764000000}, {}
         if m == "GET" and p == "/api/v1/accounts/verify_credentials":
             viewer = self._viewer(req)
             a = self._account_json(self.accounts[viewer])  # type: ignore[index]
@@ -334,6 +364,7 @@ class MastodonAPIServer(_BaseServer):
             return 200, [self._status_json(s, viewer) for s in page], links
         if m == "POST" and p == "/api/v1/statuses":
             viewer = self._viewer(req)
+            self._require_scope(req, "write", "write:statuses")
             return 200, self._post_status(req, viewer), {}  # type: ignore[arg-type]
         mm = re.fullmatch(r"/api/v1/statuses/(\d+)(/context)?", p)
         if mm and m in ("GET", "DELETE"):
@@ -353,6 +384,7 @@ class MastodonAPIServer(_BaseServer):
             return 200, self._status_json(st, viewer), {}
         if m == "GET" and p == "/api/v1/notifications":
             viewer = self._viewer(req)
+            self._require_scope(req, "read", "read:notifications")
             return self._notifications(req, viewer)  # type: ignore[arg-type]
         if m == "GET" and p == "/api/v1/conversations":
             viewer = self._viewer(req)
@@ -373,7 +405,7 @@ class MastodonAPIServer(_BaseServer):
 
     def _instance_v2(self) -> Json:
         return {"domain": self.domain, "title": "servicebench sandbox", "version": self.version,
-                "source_url": "https://github.com/mastodon/mastodon", "description": "",
+                "source_url": self.source_url, "description": "",
                 "usage": {"users": {"active_month": len(self.accounts)}},
                 "languages": ["en", "de"],
                 "configuration": {"urls": {}, "accounts": {"max_featured_tags": 10},
@@ -469,7 +501,7 @@ class MastodonAPIServer(_BaseServer):
             page = items[:limit]
         links = {}
         if page:
-            base = f"{self.url}{req.path}"
+            base = f"{self.link_origin or self.url}{req.path}"
             keep = [(k, v) for k, vs in req.query.items() for v in vs
                     if k not in ("max_id", "since_id", "min_id")] + (extra or [])
             nxt = urllib.parse.urlencode(keep + [("max_id", key(page[-1]))])

@@ -7,7 +7,10 @@ acceptance time. ``hold_seconds`` delays that answer, to test a client killed mi
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
+import re
 import socket
 import ssl
 import threading
@@ -54,9 +57,44 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+_XOAUTH2 = re.compile(rb"user=([^\x01]*)\x01auth=Bearer ([^\x01]+)\x01\x01\Z")
+
+
+@dataclass
+class OAuthLogin:
+    """What a successful XOAUTH2 login leaves in the session (``login`` like LoginPassword)."""
+
+    login: bytes
+
+
 class _Handler:
     def __init__(self, server: SandboxSMTPServer) -> None:
         self.server = server
+
+    async def auth_XOAUTH2(self, smtp: SMTP, args: list[str]) -> AuthResult:
+        """SASL XOAUTH2 as Gmail answers it: on refusal a base64 JSON error as a 334
+        challenge, an empty line from the client, then 535."""
+        tokens = self.server.oauth_tokens or {}
+        if len(args) == 2:
+            try:
+                blob: Any = base64.b64decode(args[1], validate=True)
+            except (binascii.Error, ValueError):
+                return AuthResult(success=False, handled=False,
+                                  message="501 5.5.2 Cannot decode base64")
+        else:
+            blob = await smtp.challenge_auth("")
+            if not isinstance(blob, bytes):
+                return AuthResult(success=False, handled=True)
+        m = _XOAUTH2.match(blob)
+        if m and tokens.get(m.group(2).decode("ascii", "replace")) == m.group(1).decode(
+                "utf-8", "replace"):
+            return AuthResult(success=True, auth_data=OAuthLogin(m.group(1)))
+        answer = await smtp.challenge_auth(b'{"status":"401","schemes":"bearer",'
+                                           b'"scope":"https://mail.google.com/"}')
+        if not isinstance(answer, bytes):  # the client aborted; aiosmtpd has answered
+            return AuthResult(success=False, handled=True)
+        return AuthResult(success=False, handled=False,
+                          message="535 5.7.8 Username and Password not accepted")
 
     async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
         srv = self.server
@@ -65,7 +103,7 @@ class _Handler:
             fault._refused += 1
             return fault.refuse_with
         user = session.auth_data.login.decode() if isinstance(
-            session.auth_data, LoginPassword) else None
+            session.auth_data, LoginPassword | OAuthLogin) else None
         data = envelope.original_content or envelope.content or b""
         if isinstance(data, str):
             data = data.encode("utf-8", "surrogateescape")
@@ -94,8 +132,11 @@ class SandboxSMTPServer:
     def __init__(self, clock: Clock, users: dict[str, str], host: str = "127.0.0.1",
                  port: int = 0, on_accept: Callable[[Accepted], None] | None = None,
                  starttls_context: ssl.SSLContext | None = None,
-                 ssl_context: ssl.SSLContext | None = None, fault: SmtpFault | None = None):
+                 ssl_context: ssl.SSLContext | None = None, fault: SmtpFault | None = None,
+                 oauth_tokens: dict[str, str] | None = None):
         self.clock = clock
+        #: OAuth 2.0 access token -> user for AUTH XOAUTH2 (None: not offered)
+        self.oauth_tokens = oauth_tokens
         self.users = users
         self.host = host
         self.port = port or free_port(host)
@@ -105,8 +146,10 @@ class SandboxSMTPServer:
         kwargs: dict[str, Any] = {
             "authenticator": self._authenticate,
             "auth_require_tls": starttls_context is not None,
-            "auth_required": bool(users),
+            "auth_required": bool(users) or oauth_tokens is not None,
         }
+        if oauth_tokens is None:
+            kwargs["auth_exclude_mechanism"] = ["XOAUTH2"]
         if starttls_context is not None:
             kwargs["tls_context"] = starttls_context
         if ssl_context is not None:

@@ -7,6 +7,7 @@ one stored (``UID SEARCH UID n:*``) and filters the answer itself, since RFC 350
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import re
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 
 from servicebench.errors import ProbeError
 
+from . import oauth
 from .tls import client_context
 
 FETCH_BATCH = 25
@@ -28,10 +30,12 @@ class ImapSettings:
     username: str = ""
     password: str = ""
     folder: str = "INBOX"
-    sent_folder: str = "Sent"
+    sent_folder: str | None = "Sent"  # None: the folder flagged \Sent (SPECIAL-USE)
     timeout: float = 60.0
     ca_file: str | None = None
     verify: bool = True
+    auth: str = "password"  # password | xoauth2
+    oauth: oauth.OAuthSettings | None = None
 
 
 @dataclass
@@ -55,24 +59,103 @@ def connect(s: ImapSettings) -> imaplib.IMAP4:
         raise ProbeError(f"cannot reach IMAP server {s.host}:{s.port}: {exc}",
                          temporary=True) from exc
     try:
-        conn.login(s.username, s.password)
+        if s.auth == "xoauth2":
+            _xoauth2_login(conn, s)
+        else:
+            conn.login(s.username, s.password)
     except imaplib.IMAP4.error as exc:
+        logout(conn)
         raise ProbeError(f"IMAP login refused by {s.host} for the configured user: "
                          f"{_text(exc)}; check the mailbox credentials") from exc
+    except ProbeError:
+        logout(conn)
+        raise
+    _refresh_capabilities(conn)
     return conn
+
+
+def _refresh_capabilities(conn: imaplib.IMAP4) -> None:
+    """Servers announce more after login (Dovecot: SPECIAL-USE); imaplib keeps the first list."""
+    try:
+        typ, data = conn.capability()
+    except (imaplib.IMAP4.error, OSError):
+        return
+    if typ == "OK" and data and data[-1]:
+        conn.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
+
+
+def _xoauth2_login(conn: imaplib.IMAP4, s: ImapSettings) -> None:
+    """AUTHENTICATE XOAUTH2; on refusal fetch a fresh access token once and try again."""
+    assert s.oauth is not None
+    for attempt in (1, 2):
+        token = oauth.TOKENS.get(s.oauth, force=attempt == 2)
+        sent: list[bool] = []
+
+        def respond(_challenge: bytes, token: str = token, sent: list[bool] = sent) -> bytes:
+            # the first call answers the empty challenge; after a refusal the server sends
+            # an error description and wants an empty response before it says NO
+            if sent:
+                return b""
+            sent.append(True)
+            return oauth.xoauth2_string(s.username, token)
+
+        try:
+            conn.authenticate("XOAUTH2", respond)
+            return
+        except imaplib.IMAP4.error:
+            if attempt == 2:
+                raise
 
 
 def _text(exc: BaseException) -> str:
     return str(exc.args[0] if exc.args else exc).strip("b'\"")
 
 
-def _quote(folder: str) -> str:
+def quote(folder: str) -> str:
+    """A folder name as an IMAP quoted string, non-ASCII in modified UTF-7 (RFC 3501 5.1.3)."""
+    folder = utf7_encode(folder)
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def utf7_encode(name: str) -> str:
+    """``Entwürfe`` -> ``Entw&APw-rfe`` (IMAP's modified UTF-7 for mailbox names)."""
+    out, run = [], ""
+
+    def flush() -> None:
+        nonlocal run
+        if run:
+            b64 = base64.b64encode(run.encode("utf-16-be")).decode("ascii").rstrip("=")
+            out.append("&" + b64.replace("/", ",") + "-")
+            run = ""
+
+    for ch in name:
+        if 0x20 <= ord(ch) <= 0x7E:
+            flush()
+            out.append("&-" if ch == "&" else ch)
+        else:
+            run += ch
+    flush()
+    return "".join(out)
+
+
+def utf7_decode(name: str) -> str:
+    """The reverse of :func:`utf7_encode`; a malformed part is kept as it is."""
+    def one(m: re.Match[str]) -> str:
+        body = m.group(1)
+        if not body:
+            return "&"
+        raw = body.replace(",", "/")
+        try:
+            return base64.b64decode(raw + "=" * (-len(raw) % 4)).decode("utf-16-be")
+        except (ValueError, UnicodeDecodeError):
+            return m.group(0)
+
+    return re.sub(r"&([A-Za-z0-9+,]*)-", one, name)
 
 
 def select(conn: imaplib.IMAP4, folder: str, readonly: bool = True) -> int:
     """Select ``folder``; return its UIDVALIDITY."""
-    typ, data = conn.select(_quote(folder), readonly=readonly)
+    typ, data = conn.select(quote(folder), readonly=readonly)
     if typ != "OK":
         raise ProbeError(f"IMAP folder {folder!r} cannot be opened: {data!r}")
     typ, data = conn.response("UIDVALIDITY")
@@ -135,12 +218,77 @@ def find_by_message_id(conn: imaplib.IMAP4, folder: str, message_id: str
         select(conn, folder)
     except ProbeError:
         return None
-    typ, data = conn.uid("SEARCH", None, "HEADER", "Message-ID", _quote(message_id))
+    typ, data = conn.uid("SEARCH", None, "HEADER", "Message-ID", quote(message_id))
     if typ != "OK":
         return None
     uids = [int(x) for x in (data[0] or b"").split()]
     for mail in fetch(conn, uids[:1]):
         return mail
+    return None
+
+
+_LIST_RE = re.compile(rb'^\(([^)]*)\) (?:"(?:[^"\\]|\\.)*"|NIL) (.*)$', re.IGNORECASE)
+
+
+def list_folders(conn: imaplib.IMAP4) -> list[tuple[str, set[str]]]:
+    """Every folder with its attributes (lower case, e.g. ``\\junk``, ``\\sent``).
+
+    Asks for the RFC 6154 special-use attributes where the server offers SPECIAL-USE; many
+    servers (Dovecot among them) also include them in a plain LIST."""
+    typ, data = "NO", []
+    if "SPECIAL-USE" in conn.capabilities:
+        typ, data = conn._simple_command("LIST", '""', '"*"', "RETURN", "(SPECIAL-USE)")
+        if typ == "OK":
+            typ, data = conn._untagged_response(typ, data, "LIST")
+    if typ != "OK":
+        typ, data = conn.list('""', '"*"')
+    if typ != "OK":
+        raise ProbeError(f"IMAP LIST failed: {data!r}")
+    out: list[tuple[str, set[str]]] = []
+    items = list(data)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        i += 1
+        if item is None:
+            continue
+        if isinstance(item, tuple):  # the name came as a literal
+            head, name_raw = item[0], item[1]
+            m = _LIST_RE.match(head.rsplit(b" {", 1)[0] + b" x")
+            if not m:
+                continue
+            out.append((utf7_decode(name_raw.decode("utf-8", "replace")),
+                        _attrs(m.group(1))))
+            continue
+        m = _LIST_RE.match(item)
+        if not m:
+            continue
+        out.append((utf7_decode(_unquote(m.group(2))), _attrs(m.group(1))))
+    return out
+
+
+def _attrs(raw: bytes) -> set[str]:
+    return {a.decode("ascii", "replace").lower() for a in raw.split()}
+
+
+def _unquote(raw: bytes) -> str:
+    raw = raw.strip()
+    if raw.startswith(b'"') and raw.endswith(b'"'):
+        raw = re.sub(rb"\\(.)", rb"\1", raw[1:-1])
+    return raw.decode("utf-8", "replace")
+
+
+#: folder names that are the spam folder by custom when a server marks none \Junk
+SPAM_NAMES = {"junk", "spam", "junk e-mail", "junk email", "[gmail]/spam", "inbox.junk",
+              "inbox.spam", "inbox/junk", "inbox/spam", "bulk mail", "spamverdacht"}
+
+
+def special_folder(folders: list[tuple[str, set[str]]], use: str) -> str | None:
+    """The first folder carrying the special-use attribute ``use`` (e.g. ``\\Junk``)."""
+    want = use.lower()
+    for name, attrs in folders:
+        if want in attrs:
+            return name
     return None
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from servicebench.channels import OutcomeUnknown
 from servicebench.errors import ProbeError
 
+from . import oauth
 from .tls import client_context
 
 # Gmail answers "250 2.0.0 OK  1732440000 a1-20020a...gsmtp": a Unix timestamp of acceptance.
@@ -33,6 +34,8 @@ class SmtpSettings:
     timeout: float = 60.0
     ca_file: str | None = None  # extra CA (self-signed sandbox/test servers)
     verify: bool = True
+    auth: str = "password"  # password | xoauth2
+    oauth: oauth.OAuthSettings | None = None
 
 
 @dataclass
@@ -54,6 +57,30 @@ def _reply_text(resp: bytes | str) -> str:
     return resp.decode("utf-8", "replace") if isinstance(resp, bytes) else str(resp)
 
 
+def _xoauth2_login(conn: smtplib.SMTP, s: SmtpSettings) -> None:
+    """AUTH XOAUTH2; on refusal fetch a fresh access token once and try again."""
+    assert s.oauth is not None
+    for attempt in (1, 2):
+        token = oauth.TOKENS.get(s.oauth, force=attempt == 2)
+        calls: list[bool] = []
+
+        def respond(challenge: bytes | None = None, token: str = token,
+                    calls: list[bool] = calls) -> str:
+            # after a refusal the server sends a JSON error as a 334 challenge and wants an
+            # empty line before its final 535
+            if calls:
+                return ""
+            calls.append(True)
+            return oauth.xoauth2_string(s.username, token).decode("ascii")
+
+        try:
+            conn.auth("XOAUTH2", respond, initial_response_ok=True)
+            return
+        except smtplib.SMTPAuthenticationError:
+            if attempt == 2:
+                raise
+
+
 def send_message(s: SmtpSettings, sender: str, recipients: list[str], data: bytes,
                  now: datetime) -> Accepted:
     """Send ``data``. Raises ProbeError(temporary=...) if certainly not accepted,
@@ -70,7 +97,9 @@ def send_message(s: SmtpSettings, sender: str, recipients: list[str], data: byte
             if s.security == "starttls":
                 conn.starttls(context=client_context(s.ca_file, s.verify))
                 conn.ehlo()
-            if s.username:
+            if s.auth == "xoauth2":
+                _xoauth2_login(conn, s)
+            elif s.username:
                 conn.login(s.username, s.password)
             code, resp = conn.mail(sender)
             if code != 250:

@@ -271,9 +271,11 @@ class ReplyMatcher:
         if post_id and probe_id is not None and post_id not in self.known:
             self.known[post_id] = probe_id
 
-    def match(self, *, parents: list[str], company_id: str | None, when: datetime | None
-              ) -> tuple[ProbeRef | None, str | None, str]:
-        """``parents``: the post's parent first, then further ancestors / the conversation."""
+    def match(self, *, parents: list[str], company_id: str | None, when: datetime | None,
+              text: str = "") -> tuple[ProbeRef | None, str | None, str]:
+        """``parents``: the post's parent first, then further ancestors / the conversation.
+        ``text``: the reply's text, to tell apart probes of different scenarios to one
+        company when the reply is not in a probe's thread."""
         for i, pid in enumerate(parents):
             if not pid:
                 continue
@@ -290,12 +292,80 @@ class ReplyMatcher:
             if when is not None:
                 before = [p for p in cands if p.sent_at is None or p.sent_at <= when]
                 cands = before or cands
+                open_ = [p for p in cands if p.window_ends_at is None or when <= p.window_ends_at]
+                cands = open_ or cands
             cands.sort(key=lambda p: p.sent_at or datetime.min.replace(tzinfo=UTC))
+            scenarios = {scenario_of(p) for p in cands}
+            if len(scenarios) > 1:
+                return self._by_content(cands, text)
             if cands:
                 p = cands[-1]
                 extra = f" (latest of {len(cands)} probes to it)" if len(cands) > 1 else ""
                 return p, "account", f"from a company account{extra}"
         return None, None, "no probe matched"
+
+    def _by_content(self, cands: list[ProbeRef], text: str
+                    ) -> tuple[ProbeRef | None, str | None, str]:
+        """Probes of several scenarios to one company are open: the reply's quoted text and
+        the words only one scenario's probe used decide; when they do not, say so."""
+        by_scenario: dict[str, list[ProbeRef]] = {}
+        for p in cands:
+            by_scenario.setdefault(scenario_of(p), []).append(p)
+        names = set()  # the persona's and company's names are in every probe's text
+        for person in self.env.study.personas:
+            names |= content_words(person.name)
+        for company in self.env.study.companies:
+            names |= content_words(company.name)
+        words = {sid: content_words(" ".join(probe_text(p) for p in ps)) - names
+                 for sid, ps in by_scenario.items()}
+        reply_words = content_words(text)
+        reply_norm = norm_text(text)
+        scores: dict[str, float] = {}
+        for sid, ws in words.items():
+            others = set().union(*(w for o, w in words.items() if o != sid))
+            score = float(len(reply_words & (ws - others)))
+            for p in by_scenario[sid]:
+                quoted = norm_text(probe_text(p))
+                if len(quoted) >= 30 and quoted[:60] in reply_norm:
+                    score += 10  # the reply quotes the probe
+            scores[sid] = score
+        ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+        (best, top), (_, second) = ranked[0], ranked[1]
+        scored = ", ".join(f"{sid} ({score:g})" for sid, score in ranked)
+        if (top >= 1 and second == 0) or (top >= 2 and top >= 2 * second):
+            p = by_scenario[best][-1]
+            return p, "content", (f"from a company account; its words fit scenario {best} "
+                                  f"among the open probes to it: {scored}")
+        ids = ", ".join(str(p.id) for p in cands)
+        return None, None, (f"ambiguous: from a company account with open probes of several "
+                            f"scenarios (probes {ids}; word matches {scored}); assign by hand")
+
+
+def scenario_of(p: ProbeRef) -> str:
+    """The scenario id in a probe key ``company|channel|scenario|persona|wave``."""
+    parts = p.key.split("|")
+    return parts[2] if len(parts) > 2 else p.key
+
+
+def probe_text(p: ProbeRef) -> str:
+    return str(p.detail.get("text") or p.detail.get("body") or "")
+
+
+#: frequent words that tell no scenario from another (English and German)
+STOP_WORDS = set("""
+about after again also andere auch been bitte could dank danke dass deine diese does dort
+eine einen einer from gerne gibt haben habe have hallo hello hier ihre ihren just kann
+kind know like mein meine mich more much need nicht noch oder please regards sehr sind
+some take team than thank thanks that their them then there these they this thus very
+viele want weil well wenn were what when where which will wird with would your yours
+gruss grüße freundlichen best dear
+""".split())
+
+
+def content_words(text: str) -> set[str]:
+    """Words (and numbers) of four characters or more, lower case, without mentions, URLs
+    and frequent words."""
+    return {w for w in re.findall(r"[^\W_]{4,}", norm_text(text)) if w not in STOP_WORDS}
 
 
 # -- storing ------------------------------------------------------------------------------
@@ -348,7 +418,7 @@ def store_reply(env: ChannelEnv, matcher: ReplyMatcher, channel: str, source: st
         return None
     company_id = matcher.company_for(*reply.author_keys)
     probe, rule, note = matcher.match(parents=reply.parents, company_id=company_id,
-                                      when=reply.received_at)
+                                      when=reply.received_at, text=reply.text)
     extra_reasons: list[str] = []
     if company_id is None:
         if probe is None and not stranger_ok:

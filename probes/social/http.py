@@ -17,6 +17,9 @@ What it adds over :mod:`urllib.request`:
   in exceptions or logs.
 * **No redirects.** A redirect would carry the ``Authorization`` header to wherever it points;
   it is reported instead.
+* **One origin.** A URL the server hands back (a pagination ``Link``) that names another
+  scheme or host than the configured API address is rewritten to the configured origin, so
+  the token only ever goes there (a server behind a proxy may name its canonical host).
 """
 
 from __future__ import annotations
@@ -221,8 +224,19 @@ class ApiClient:
                 text = text.replace(s, "***")
         return text
 
+    def same_origin(self, url: str) -> str:
+        """``url`` with the configured scheme and host (path and query kept)."""
+        base = urllib.parse.urlsplit(self.base_url)
+        u = urllib.parse.urlsplit(url)
+        if (u.scheme.lower(), u.netloc.lower()) == (base.scheme.lower(), base.netloc.lower()):
+            return url
+        self.log.info("%s: a link names %s; following it at the configured %s",
+                      self.network, u.netloc, base.netloc)
+        return urllib.parse.urlunsplit((base.scheme, base.netloc, u.path, u.query, ""))
+
     def url_for(self, path: str, params: Params = None) -> str:
-        url = path if path.startswith(("http://", "https://")) else self.base_url + path
+        url = self.same_origin(path) if path.startswith(("http://", "https://")) \
+            else self.base_url + path
         if params:
             items = params.items() if isinstance(params, dict) else params
             flat: list[tuple[str, str]] = []
@@ -347,6 +361,11 @@ class ApiClient:
             payload = None
         error = _error_text(payload) or resp.body[:200].decode("utf-8", "replace")
         where = f"{method} {_strip_query(url)}"
+        if resp.status in (401, 403) and _looks_like_disabled_account(error):
+            raise NotConfigured(self.redact(
+                f"{self.network}: the shopper account is disabled or suspended on this server "
+                f"({resp.status} {error.strip()}) at {where}; a new token will not help: ask "
+                "the server's moderators, or use another account"))
         if resp.status == 401 or _looks_like_bad_token(resp.status, error):
             hint = f"; {self.credential_hint}" if self.credential_hint else ""
             raise NotConfigured(self.redact(
@@ -396,6 +415,15 @@ def _error_text(payload: Any) -> str:
                 if isinstance(m, str) and m not in parts:
                     parts.append(m)
     return ": ".join(parts)
+
+
+_DISABLED = re.compile(r"login is (currently )?disabled|account (is |has been )?(disabled|"
+                       r"suspended|deactivated)|account suspended|accountdeactivated|"
+                       r"accounttakedown", re.IGNORECASE)
+
+
+def _looks_like_disabled_account(error: str) -> bool:
+    return bool(_DISABLED.search(error))
 
 
 def _looks_like_bad_token(status: int, error: str) -> bool:

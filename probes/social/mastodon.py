@@ -76,15 +76,27 @@ def html_to_text(content: str) -> str:
     return html_text(content or "")
 
 
-def parse_version(v: str | None) -> tuple[int, int, int] | None:
-    """(major, minor, patch) of a Mastodon version string, None if it is not Mastodon's
-    (e.g. "2.7.2 (compatible; Pleroma 2.5.0)": other software imitating an old version)."""
-    if not v or "compatible" in v:
+def parse_version(v: str | None, source_url: str | None = None
+                  ) -> tuple[int, int, int] | None:
+    """(major, minor, patch) of a Mastodon version string, None if it is not Mastodon's:
+    "2.7.2 (compatible; Pleroma 2.5.0)" (other software imitating an old version), a server
+    reporting its own version ("0.20.0-rc1": GoToSocial; Mastodon's API began at 1.x), or
+    an instance whose ``source_url`` names other software."""
+    if not v or "compatible" in v.lower():
         return None
-    m = re.match(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?", v)
-    if not m:
+    if source_url and "mastodon" not in source_url.lower():
+        return None
+    m = re.match(r"^\s*v?(\d+)\.(\d+)(?:\.(\d+))?", v)
+    if not m or int(m.group(1)) < 1:
         return None
     return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+
+
+#: scopes that allow posting a status, and reading the replies
+WRITE_SCOPES = {"write", "write:statuses"}
+READ_SCOPES = {"read", "read:notifications"}
+SCOPE_HINT = ("create a new access token with the scopes read and write (Preferences > "
+              "Development > New application) and set social.mastodon.token")
 
 
 def status_length(text: str) -> int:
@@ -148,6 +160,7 @@ class MastodonChannel(Channel):
         self.client()
         try:
             self.me()
+            self.check_scopes()
         except NotConfigured:
             raise
         except ApiError as exc:
@@ -175,7 +188,41 @@ class MastodonChannel(Channel):
         return self._instance
 
     def version(self) -> tuple[int, int, int] | None:
-        return parse_version(str(self.instance().get("version") or ""))
+        inst = self.instance()
+        source = inst.get("source_url")
+        return parse_version(str(inst.get("version") or ""),
+                             source if isinstance(source, str) else None)
+
+    def token_scopes(self) -> set[str] | None:
+        """The access token's scopes, where the server tells (Doorkeeper's token info, else
+        the app's scopes on Mastodon >= 4.3); None if it does not."""
+        c = self.client()
+        for path, key in (("/oauth/token/info", "scope"),
+                          ("/api/v1/apps/verify_credentials", "scopes")):
+            try:
+                r = c.request("GET", path, ok=(400, 403, 404, 405, 410))
+            except ApiError:
+                continue
+            data = r.json() if r.status == 200 else None
+            scopes = data.get(key) if isinstance(data, dict) else None
+            if isinstance(scopes, str):
+                scopes = scopes.split()
+            if isinstance(scopes, list) and scopes:
+                return {str(x) for x in scopes}
+        return None
+
+    def check_scopes(self) -> None:
+        """Refuse a token that cannot post before any probe is burned."""
+        scopes = self.token_scopes()
+        if scopes is None:
+            return  # unknown: a 403 on the first post disables the channel instead
+        if not scopes & WRITE_SCOPES:
+            raise NotConfigured(f"Mastodon: the access token has the scopes "
+                                f"{' '.join(sorted(scopes))} but not write, so it cannot "
+                                f"post; {SCOPE_HINT}")
+        if not scopes & READ_SCOPES:
+            self.env.log.warning("%s: the access token lacks the read scope: replies cannot "
+                                 "be collected; %s", self.label, SCOPE_HINT)
 
     def supports(self, minimum: tuple[int, int, int]) -> bool:
         v = self.version()
@@ -272,6 +319,10 @@ class MastodonChannel(Channel):
         except ApiError as exc:
             if exc.status == 422:
                 raise ProbeError(str(exc)) from exc
+            if exc.status == 403 and "scope" in exc.error.lower():
+                # nothing was posted: the channel is disabled, the probe stays planned
+                raise NotConfigured(f"Mastodon: the access token may not post ({exc.error}); "
+                                    f"{SCOPE_HINT}") from exc
             raise
         status = r.json() or {}
         return self._result(pc, status, me, company, composed.mode, composed.note)
