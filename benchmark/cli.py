@@ -222,29 +222,43 @@ def _table(rows: list[dict[str, Any]], cols: list[str]) -> None:
 @cli.command()
 @study_argument
 @click.option("--unmatched", is_flag=True, help="Only messages that match no probe.")
+@click.option("--uncertain", is_flag=True,
+              help="Only messages whose classification was a close call (see: review).")
 @json_option
 @handle_errors
-def inbox(folder: Path, unmatched: bool, as_json: bool) -> None:
+def inbox(folder: Path, unmatched: bool, uncertain: bool, as_json: bool) -> None:
     """List received messages with their probe, kind and reasons."""
+    from .rating.overrides import effective_messages, is_uncertain
+
     study = _load(folder, require_secrets=False)
     store = _store(study)
-    rows = [dict(r) for r in store.messages(unmatched=unmatched)]
+    rows = effective_messages(store, store.messages(unmatched=unmatched))
+    for r in rows:
+        r["uncertain"] = is_uncertain(r)
+    if uncertain:
+        rows = [r for r in rows if r["uncertain"]]
     if as_json:
         for r in rows:
             r.pop("text", None)
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if not rows:
-        click.echo("No messages." if not unmatched else "No unmatched messages.")
+        click.echo("No uncertain messages." if uncertain else
+                   "No unmatched messages." if unmatched else "No messages.")
         return
     for r in rows:
         probe = f"probe {r['probe_id']} ({r['match_method']})" if r["probe_id"] else "unmatched"
         spam = f"  [found in spam: {r['folder']}]" if r.get("in_spam") else ""
-        click.echo(f"#{r['id']}  {r['received_at']}  {r['kind']:<10} {probe}{spam}")
+        mark = "  [uncertain]" if r["uncertain"] else ""
+        by = f"  [set by {r['decided_by']}; classifier: {r['auto_kind']}]" if r[
+            "decided_by"] else ""
+        click.echo(f"#{r['id']}  {r['received_at']}  {r['kind']:<10} {probe}{spam}{mark}{by}")
         click.echo(f"     from {r['sender']}: {r['subject']}")
         click.echo(f"     evidence: {r['evidence']}")
     if unmatched:
         click.echo("Assign one by hand with: servicebench assign MESSAGE PROBE")
+    if uncertain:
+        click.echo("Decide them with: servicebench review (or: reclassify MESSAGE --as KIND)")
 
 
 @cli.command()
@@ -304,6 +318,171 @@ def classify(files: tuple[Path, ...], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(results if len(results) > 1 else results[0], indent=2,
                               ensure_ascii=False))
+
+
+# -- answer quality: review, reclassify, rating sheets --------------------------------------
+KIND_CHOICES = ["human", "automated", "bounce", "unrelated"]
+
+
+@cli.command()
+@study_argument
+@click.option("--all", "show_all", is_flag=True,
+              help="Also messages a person has decided already.")
+@click.option("--by", help="Who decides (default: your user name).")
+@handle_errors
+def review(folder: Path, show_all: bool, by: str | None) -> None:
+    """Walk through uncertain classifications and decide each: human, automated, bounce,
+    unrelated, or skip."""
+    from .metrics import message_reasons
+    from .rating.overrides import decide, uncertain_messages
+
+    study = _load(folder, require_secrets=False)
+    store = _store(study)
+    todo = uncertain_messages(store, undecided_only=not show_all)
+    if not todo:
+        click.echo("No uncertain classifications to review.")
+        return
+    keys = {"h": "human", "a": "automated", "b": "bounce", "u": "unrelated"}
+    done = 0
+    for i, m in enumerate(todo, 1):
+        click.echo(click.style(f"\n[{i}/{len(todo)}] message #{m['id']}", bold=True)
+                   + f"  {m['received_at']}  probe {m['probe_id'] or '-'}  now: {m['kind']}"
+                   + (f" (set by {m['decided_by']})" if m["decided_by"] else ""))
+        click.echo(f"from {m['sender']}: {m['subject']}")
+        click.echo("-" * 60)
+        text = (m["text"] or "").strip()
+        click.echo(text[:1500] + (" …" if len(text) > 1500 else ""))
+        click.echo("-" * 60)
+        for reason in message_reasons(m)[:12]:
+            click.echo(f"  - {reason}")
+        choice = click.prompt("[h]uman, [a]utomated, [b]ounce, [u]nrelated, [s]kip, [q]uit",
+                              type=click.Choice(["h", "a", "b", "u", "s", "q"]),
+                              show_choices=False)
+        if choice == "q":
+            break
+        if choice == "s":
+            continue
+        decide(store, m["id"], keys[choice], clock_from_env().now(), by=by, source="review")
+        done += 1
+    click.echo(f"Recorded {done} decision(s). They override the classifier everywhere.")
+
+
+@cli.command()
+@click.argument("message_id", type=int)
+@click.option("--as", "kind", type=click.Choice(KIND_CHOICES), required=True,
+              help="The kind the message really is.")
+@click.option("--folder", type=click.Path(path_type=Path), default=".", show_default=True,
+              help="The study folder.")
+@click.option("--by", help="Who decides (default: your user name).")
+@click.option("--note", default="", help="Why (kept with the decision).")
+@handle_errors
+def reclassify(message_id: int, kind: str, folder: Path, by: str | None, note: str) -> None:
+    """Set a message's kind by hand; the decision overrides the classifier everywhere."""
+    from .rating.overrides import decide
+
+    study = _load(folder, require_secrets=False)
+    m = decide(_store(study), message_id, kind, clock_from_env().now(), by=by,
+               source="reclassify", note=note)
+    click.echo(f"Message {message_id}: {m['auto_kind']} -> {m['kind']} (by {m['decided_by']}).")
+
+
+@cli.group()
+def rate() -> None:
+    """Blinded human rating of answer quality: export sheets, import them, agreement."""
+
+
+@rate.command("export")
+@study_argument
+@click.option("--raters", type=click.IntRange(1, 50), default=2, show_default=True,
+              help="How many raters (one sheet each).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: the study folder's rating/).")
+@click.option("--csv", "write_csv", is_flag=True, help="Also write each sheet as CSV.")
+@click.option("--hide-channel", is_flag=True, help="Leave out the channel column.")
+@click.option("--seed", help="Seed of the random row order (default: a new random one).")
+@handle_errors
+def rate_export(folder: Path, raters: int, out: Path | None, write_csv: bool,
+                hide_channel: bool, seed: str | None) -> None:
+    """Write one blinded rating sheet (XLSX) per rater."""
+    from .rating.sheets import export_sheets
+
+    study = _load(folder, require_secrets=False)
+    paths = export_sheets(study, _store(study), raters, out or study.folder / "rating",
+                          clock_from_env().now(), write_csv=write_csv,
+                          hide_channel=hide_channel, seed=seed)
+    for p in paths:
+        click.echo(f"Wrote {p}")
+    click.echo("Give each rater one file; import it with: servicebench rate import FILE "
+               "--rater NAME")
+
+
+@rate.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--rater", required=True, help="The rater's name (one name per sheet).")
+@click.option("--folder", type=click.Path(path_type=Path), default=".", show_default=True,
+              help="The study folder.")
+@handle_errors
+def rate_import(file: Path, rater: str, folder: Path) -> None:
+    """Import a filled rating sheet; nothing is imported if any cell is wrong."""
+    from .rating.sheets import import_sheet
+
+    study = _load(folder, require_secrets=False)
+    r = import_sheet(study, _store(study), file, rater, clock_from_env().now())
+    what = "replaced the earlier import" if r["replaced"] else "imported"
+    click.echo(f"Rater {r['rater']}: {r['items']} item(s), {r['values']} value(s) {what}.")
+
+
+@rate.command("agreement")
+@study_argument
+@click.option("--top", type=int, default=10, show_default=True,
+              help="How many of the largest disagreements to list.")
+@json_option
+@handle_errors
+def rate_agreement(folder: Path, top: int, as_json: bool) -> None:
+    """Krippendorff's alpha per criterion, and the largest disagreements."""
+    from .rating.agreement import agreement
+
+    study = _load(folder, require_secrets=False)
+    a = agreement(study, _store(study), top=top)
+    if as_json:
+        click.echo(json.dumps(a.to_dict(), indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{len(a.raters)} rater(s): {', '.join(a.raters) or '-'}; {a.n_items} item(s); "
+               f"{a.n_adjudicated} value(s) adjudicated")
+    rows = [{"criterion": c.criterion, "level": c.level,
+             "alpha": "-" if c.alpha is None else f"{c.alpha:.3f}", "items": c.n_items,
+             "raters": c.n_raters, "units": c.n_units} for c in a.criteria]
+    _table(rows, ["criterion", "level", "alpha", "items", "raters", "units"])
+    if a.disagreements:
+        click.echo("\nLargest disagreements (settle with: servicebench rate adjudicate):")
+        for d in a.disagreements:
+            fact = f" fact {d['fact']}" if d["fact"] else ""
+            vals = ", ".join(f"{k}: {v}" for k, v in d["values"].items())
+            final = f"  -> final {d['final']}" if d["final"] else ""
+            click.echo(f"  {d['item_id']}  {d['criterion']}{fact}  {vals}{final}")
+
+
+@rate.command("adjudicate")
+@click.argument("item")
+@click.argument("criterion")
+@click.argument("value")
+@click.option("--fact", default="", help="For per-fact criteria: the fact id.")
+@click.option("--folder", type=click.Path(path_type=Path), default=".", show_default=True,
+              help="The study folder.")
+@click.option("--by", help="Who decides (default: your user name).")
+@click.option("--note", default="", help="Why (kept with the decision).")
+@handle_errors
+def rate_adjudicate(item: str, criterion: str, value: str, fact: str, folder: Path,
+                    by: str | None, note: str) -> None:
+    """Record the final value of a criterion for an item where raters disagree."""
+    from .rating.agreement import adjudicate
+
+    study = _load(folder, require_secrets=False)
+    r = adjudicate(study, _store(study), item, criterion, value, clock_from_env().now(),
+                   fact=fact, by=by, note=note)
+    fact_text = f" fact {fact}" if fact else ""
+    click.echo(f"{item} {criterion}{fact_text}: final value {r['value']} "
+               f"(by {r['decided_by']}).")
 
 
 # -- output --------------------------------------------------------------------------------

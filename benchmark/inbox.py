@@ -17,6 +17,10 @@ from .matching import ProbeIndex
 from .store import Store
 from .study import Study
 
+#: stored among a message's reasons when the classifier's call was close (read by
+#: servicebench.rating.overrides.is_uncertain until messages.uncertain exists)
+UNCERTAIN_REASON = "uncertain: automated and human evidence are close; worth a look"
+
 
 def message_time(internaldate: datetime | None, msg: Any) -> tuple[datetime | None, str]:
     """The server's receive time: IMAP INTERNALDATE, else the newest Received header, else
@@ -62,6 +66,8 @@ def ingest_email(study: Study, store: Store, index: ProbeIndex, raw: bytes, *, s
                            response_seconds=(when - sent_at).total_seconds()
                            if when and sent_at else None)
     reasons = list(cls.reasons)
+    if cls.uncertain:
+        reasons.append(UNCERTAIN_REASON)
     reasons.append(f"match: {rule or 'none'} ({note})")
     row = {
         "channel": "email", "source": source, "external_id": external_id,

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from .clock import parse_utc
+from .rating.overrides import effective_messages
 from .store import Store
 from .study import Fact, Persona, Study
 
@@ -248,14 +249,15 @@ def probe_outcomes(study: Study, store: Store, now: datetime) -> pd.DataFrame:
     Outcome rules: a probe counts as sent when its state is ``sent`` and it has ``sent_at``; its
     window ends at ``window_ends_at`` (or sent_at + the study window). Only messages matched
     to the probe and received at or before min(now, window end) count; later ones are
-    counted in ``n_late`` only. Replies are messages classified ``automated`` or
-    ``human``; bounces and unrelated messages are not replies. A probe is censored when it
-    has no human reply in its window: it is censored at the window end, or at ``now`` while
-    the window is still open, and ``observed_seconds`` is the time to that point (otherwise
-    the time to the first human reply; a reply stamped before sent_at through clock skew
-    counts as 0 s). ``acknowledged`` means an automated reply came before
-    any human one. Checklist and salutation are judged on the first human reply's text only.
-    Probes that were not sent keep their state and have no times.
+    counted in ``n_late`` only. A message's kind is the latest decision of a person
+    (servicebench review / reclassify) where there is one, else the classifier's. Replies are
+    messages of kind ``automated`` or ``human``; bounces and unrelated messages are not
+    replies. A probe is censored when it has no human reply in its window: it is censored at
+    the window end, or at ``now`` while the window is still open, and ``observed_seconds`` is
+    the time to that point (otherwise the time to the first human reply; a reply stamped
+    before sent_at through clock skew counts as 0 s). ``acknowledged`` means an automated
+    reply came before any human one. Checklist and salutation are judged on the first human
+    reply's text only. Probes that were not sent keep their state and have no times.
     """
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
@@ -292,7 +294,8 @@ def _outcome(study: Study, store: Store, p: dict[str, Any], companies: dict[str,
     window_end = parse_utc(p["window_ends_at"]) or sent_at + study.window
     cutoff = min(now, window_end)
     counted, late = [], 0
-    for m in store.messages(probe_id=p["id"]):
+    # the effective kind: a person's decision (servicebench review/reclassify) wins
+    for m in effective_messages(store, store.messages(probe_id=p["id"])):
         at = parse_utc(m["received_at"])
         if at is None or at > cutoff:
             late += 1

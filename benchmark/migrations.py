@@ -97,8 +97,95 @@ def m009_message_folder(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX messages_external ON messages(channel, external_id)")
 
 
+def m005_quality_and_review(db: sqlite3.Connection) -> None:
+    """Human classification decisions, rating sheets, ratings (with history), adjudications
+    and the automatic answer-quality checks (issue 11). Decisions are keyed by a stable
+    message key (RFC Message-ID, else channel|source|external id) so they survive
+    re-collection, when a message may be stored again under a new row id."""
+    db.executescript(
+        """
+        CREATE TABLE kind_decisions (
+            id INTEGER PRIMARY KEY,
+            message_key TEXT NOT NULL,         -- see servicebench.rating.overrides.message_key
+            message_id INTEGER,                -- row id when decided (may change)
+            auto_kind TEXT,                    -- what the classifier had said
+            kind TEXT NOT NULL,                -- human, automated, bounce, unrelated
+            decided_by TEXT NOT NULL,
+            decided_at TEXT NOT NULL,          -- UTC ISO
+            source TEXT NOT NULL,              -- review, reclassify
+            note TEXT
+        );
+        CREATE INDEX kind_decisions_key ON kind_decisions(message_key);
+
+        CREATE TABLE rating_items (
+            item_id TEXT PRIMARY KEY,          -- opaque id shown on the sheets
+            message_key TEXT NOT NULL UNIQUE,
+            message_id INTEGER,
+            probe_id INTEGER,
+            created_at TEXT NOT NULL
+        );
+
+        CREATE TABLE rating_sheets (
+            sheet_id TEXT PRIMARY KEY,         -- opaque, written into the sheet
+            rater_no INTEGER NOT NULL,
+            seed TEXT NOT NULL,
+            items TEXT NOT NULL,               -- JSON list of item ids, in sheet order
+            columns TEXT NOT NULL,             -- JSON list of column keys
+            created_at TEXT NOT NULL,
+            file TEXT
+        );
+
+        CREATE TABLE rating_imports (
+            id INTEGER PRIMARY KEY,
+            sheet_id TEXT NOT NULL,
+            rater TEXT NOT NULL,
+            file TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            imported_by TEXT NOT NULL,
+            imported_at TEXT NOT NULL,
+            n_values INTEGER NOT NULL,
+            replaced INTEGER NOT NULL DEFAULT 0   -- 1 once a later import replaced it
+        );
+
+        CREATE TABLE ratings (
+            id INTEGER PRIMARY KEY,
+            import_id INTEGER NOT NULL REFERENCES rating_imports(id),
+            rater TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            criterion TEXT NOT NULL,           -- criterion id, or check_kind
+            fact_id TEXT NOT NULL DEFAULT '',  -- for per-fact criteria
+            value TEXT NOT NULL,               -- canonical value (5, yes, correct, human...)
+            current INTEGER NOT NULL DEFAULT 1 -- 0: replaced by a later import (history)
+        );
+        CREATE INDEX ratings_current ON ratings(current, criterion);
+
+        CREATE TABLE adjudications (
+            id INTEGER PRIMARY KEY,
+            item_id TEXT NOT NULL,
+            criterion TEXT NOT NULL,
+            fact_id TEXT NOT NULL DEFAULT '',
+            value TEXT NOT NULL,
+            decided_by TEXT NOT NULL,
+            decided_at TEXT NOT NULL,
+            note TEXT
+        );
+
+        CREATE TABLE reply_checks (
+            message_key TEXT NOT NULL,
+            message_id INTEGER,
+            check_name TEXT NOT NULL,          -- template, language, salutation, signed...
+            value TEXT,                        -- JSON
+            evidence TEXT NOT NULL DEFAULT '', -- the text that triggered it
+            computed_at TEXT NOT NULL,
+            PRIMARY KEY (message_key, check_name)
+        );
+        """
+    )
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", m001_initial),
+    (5, "quality-and-review", m005_quality_and_review),
     (9, "message folder and spam mark", m009_message_folder),
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .channels import registry
+from .rating.rubric import RUBRIC_SCHEMA
 
 ID = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]*$",
       "description": "lower-case letters, digits, - and _"}
@@ -81,6 +82,8 @@ def study_schema() -> dict[str, Any]:
                               "description": "hint for topic/category choices in web forms"},
                     "channels": {"type": "array", "items": {"type": "string"},
                                  "description": "restrict to these channels (default: all)"},
+                    "rubric": {**RUBRIC_SCHEMA, "description": "criteria for rating replies "
+                               "to this scenario: replace or add to the study's, drop some"},
                     "expect": {
                         "type": "array",
                         "items": {
@@ -100,6 +103,7 @@ def study_schema() -> dict[str, Any]:
                 },
             },
         },
+        "rubric": RUBRIC_SCHEMA,
         "companies": {
             "type": "array", "minItems": 1,
             "items": {
@@ -112,6 +116,9 @@ def study_schema() -> dict[str, Any]:
                     "sector": {"type": "string"},
                     "domains": {"type": "array", "items": {"type": "string"},
                                 "description": "mail domains the company answers from"},
+                    "brands": {"type": "array", "items": {"type": "string", "minLength": 2},
+                               "description": "product and brand names, hidden in blinded "
+                                              "rating sheets like the company's name"},
                     "channels": {
                         "type": "object",
                         "minProperties": 1,

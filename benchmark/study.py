@@ -84,6 +84,7 @@ class Scenario:
     short: str = ""
     mode: str = "public"
     topic: str = ""
+    rubric: dict[str, Any] | None = None  # criteria for rating replies (servicebench rate)
 
 
 @dataclass
@@ -93,6 +94,7 @@ class Company:
     channels: dict[str, Any]
     domains: list[str] = field(default_factory=list)
     sector: str = ""
+    brands: list[str] = field(default_factory=list)  # hidden in blinded rating sheets
 
 
 @dataclass
@@ -358,6 +360,7 @@ def _semantic_checks(data: dict[str, Any], col: _Collector) -> None:
                     SandboxedEnvironment().parse(s[key])
                 except TemplateError as exc:
                     col.add(("scenarios", i, key), f"template error: {exc}")
+    _rubric_checks(data, col)
     study = data.get("study")
     if isinstance(study, dict):
         tz = study.get("timezone")
@@ -374,6 +377,18 @@ def _semantic_checks(data: dict[str, Any], col: _Collector) -> None:
         except ValueError:
             col.add(("schedule", "start"), f"{sched['start']!r} is not an ISO date-time such "
                     "as 2026-11-24T09:00:00+01:00")
+
+
+def _rubric_checks(data: dict[str, Any], col: _Collector) -> None:
+    from .rating.rubric import DEFAULT_CRITERIA, check_rubric
+
+    top = data.get("rubric")
+    check_rubric(top, ("rubric",), col.add)
+    crits = (top or {}).get("criteria") if isinstance(top, dict) else None
+    ids = {c.get("id") for c in (crits or DEFAULT_CRITERIA) if isinstance(c, dict)}
+    for i, s in enumerate(data.get("scenarios") or []):
+        if isinstance(s, dict):
+            check_rubric(s.get("rubric"), ("scenarios", i, "rubric"), col.add, ids)
 
 
 def _build(folder: Path, data: dict[str, Any], secrets: set[str]) -> Study:

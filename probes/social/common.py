@@ -458,6 +458,10 @@ def store_reply(env: ChannelEnv, matcher: ReplyMatcher, channel: str, source: st
         kind = "automated"
     else:
         kind = cls.kind
+        if cls.uncertain:
+            from servicebench.inbox import UNCERTAIN_REASON
+
+            reasons.append(UNCERTAIN_REASON)
     if "dm-request" in cls.subkind or any("send us a DM" in r for r in cls.reasons):
         reasons.append("asks to continue by direct message")
     if reply.direct:
