@@ -252,7 +252,8 @@ def inbox(folder: Path, unmatched: bool, uncertain: bool, as_json: bool) -> None
         mark = "  [uncertain]" if r["uncertain"] else ""
         by = f"  [set by {r['decided_by']}; classifier: {r['auto_kind']}]" if r[
             "decided_by"] else ""
-        click.echo(f"#{r['id']}  {r['received_at']}  {r['kind']:<10} {probe}{spam}{mark}{by}")
+        click.echo(f"#{r['id']}  {r['received_at']}  {r['kind'] or '-':<10} {probe}{spam}{mark}"
+                   f"{by}")
         click.echo(f"     from {r['sender']}: {r['subject']}")
         click.echo(f"     evidence: {r['evidence']}")
     if unmatched:

@@ -2,8 +2,9 @@
 
 For the first human reply of every sent probe (the effective kind, see :mod:`.overrides`):
 
-* ``template``: a near-duplicate of the same company's reply to another scenario or persona
-  (word-trigram overlap of at least 80 %), or a generic reply that covers none of the
+* ``template``: a near-duplicate of the same company's reply to another scenario (word-trigram
+  overlap of at least 80 %) or, without a personal greeting, the same text word for word as
+  its reply to another persona (97 %), or a generic reply that covers none of the
   scenario's checklist facts and points elsewhere ("help centre", "FAQ", "rufen Sie uns an");
 * ``language``: the reply is in the inquiry's language (German/English function words);
 * ``salutation``: greets the persona by name (the metrics' salutation rule);
@@ -34,7 +35,8 @@ from .blinding import CLOSING_RX, TEAM_RX, strip_inquiry_quotes
 from .overrides import effective_messages, message_key
 
 CHECKS = ("template", "language", "salutation", "signed", "ticket", "readability")
-DUPLICATE_THRESHOLD = 0.8
+DUPLICATE_THRESHOLD = 0.8  # word-trigram overlap with a reply to another scenario
+SAME_TEXT = 0.97  # ... or to the same scenario for another persona, without a personal greeting
 POINTERS = (
     "help centre", "help center", "help section", "help pages", "faq", "faqs",
     "frequently asked questions", "our website", "on our homepage", "self-service",
@@ -199,7 +201,6 @@ def compute_checks(study: Study, store: Store, now: datetime | None = None
     for mid, info in meta.items():
         r, m, text = info["row"], info["message"], texts[mid]
         checks: dict[str, Check] = {}
-        checks["template"] = _template(mid, info, text, texts, meta, study)
         lang, words = detect_language(text)
         inq_lang = detect_language(info["inquiry"])[0] or study.language
         checks["language"] = Check(
@@ -212,6 +213,8 @@ def compute_checks(study: Study, store: Store, now: datetime | None = None
         greet = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
         checks["salutation"] = Check("salutation", bool(persona and personal_salutation(
             text, persona)), greet[:120])
+        checks["template"] = _template(mid, info, text, texts, meta, study,
+                                       checks["salutation"].value)
         checks["signed"] = signed_by_person(text)
         checks["ticket"] = ticket_reference(text, m.get("subject") or "")
         checks["readability"] = readability(text, lang or study.language)
@@ -223,7 +226,7 @@ def compute_checks(study: Study, store: Store, now: datetime | None = None
 
 
 def _template(mid: int, info: dict[str, Any], text: str, texts: dict[int, str],
-              meta: dict[int, dict[str, Any]], study: Study) -> Check:
+              meta: dict[int, dict[str, Any]], study: Study, personal: bool) -> Check:
     r = info["row"]
     if info["manual"]:
         return Check("template", None, "not judged for a tester's notes")
@@ -232,24 +235,30 @@ def _template(mid: int, info: dict[str, Any], text: str, texts: dict[int, str],
         orow = o["row"]
         if other == mid or o["manual"] or orow["company_id"] != r["company_id"]:
             continue
-        if orow["scenario_id"] == r["scenario_id"] and orow["persona_id"] == r["persona_id"]:
-            continue
         sim = similarity(text, texts[other])
-        if sim > best:
-            best, best_id = sim, other
-    if best_id is not None and best >= DUPLICATE_THRESHOLD:
+        if orow["scenario_id"] == r["scenario_id"]:
+            # the same question may well get the same facts: only a reply copied word for
+            # word, not even greeting this persona by name, counts as a template
+            if orow["persona_id"] == r["persona_id"] or sim < SAME_TEXT or personal:
+                continue
+        elif sim < DUPLICATE_THRESHOLD:
+            continue
+        rank = sim + (0.001 if orow["scenario_id"] != r["scenario_id"] else 0.0)
+        if rank > best:
+            best, best_id = rank, other
+    found = []
+    if best_id is not None:
         o = meta[best_id]["row"]
-        return Check("template", True,
-                     f"{best:.0%} the same as the reply (message #{best_id}) to scenario "
-                     f"{o['scenario_id']}, persona {o['persona_id']}, channel {o['channel']}: "
-                     f"'{_snippet(text)}'")
+        found.append(f"{min(best, 1.0):.0%} the same as the reply (message #{best_id}) to "
+                     f"scenario {o['scenario_id']}, persona {o['persona_id']}, channel "
+                     f"{o['channel']}: '{_snippet(text)}'")
     pointer = _POINTER_RX.search(text)
     n_facts = len(study.scenario(r["scenario_id"]).expect) if r["scenario_id"] in {
         s.id for s in study.scenarios} else 0
     if pointer and n_facts and not r["checklist_found"]:
-        return Check("template", True, f"points elsewhere ('{pointer.group(0)}') and covers "
-                     f"none of the {n_facts} checklist facts")
-    return Check("template", False, f"most similar other reply: {best:.0%}" if best_id else "")
+        found.append(f"points elsewhere ('{pointer.group(0)}') and covers none of the "
+                     f"{n_facts} checklist facts")
+    return Check("template", bool(found), "; ".join(found))
 
 
 def _snippet(text: str, limit: int = 80) -> str:
