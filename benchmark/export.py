@@ -96,7 +96,10 @@ def export_tables(study: Study, store: Store, fmt: str, out_dir: Path,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     outcomes = probe_outcomes(study, store, now or datetime.now(UTC))
-    tables = {"probes": probes_frame(outcomes), "companies": company_table(outcomes),
+    from .rating.quality import add_quality
+
+    probes = add_quality(probes_frame(outcomes), study, store, now or datetime.now(UTC))
+    tables = {"probes": probes, "companies": company_table(outcomes),
               "channels": channel_table(outcomes), "messages": messages_frame(store)}
     if fmt == "csv":
         paths = []

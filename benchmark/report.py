@@ -124,7 +124,7 @@ def build_context(study: Study, store: Store, now: datetime) -> dict[str, Any]:
     companies = metrics.company_table(outcomes)
     channels = metrics.channel_table(outcomes)
     probes = _records(outcomes)
-    messages = {m["id"]: dict(m) for m in store.messages()}
+    messages = _messages(store)
     counted = [messages[i] for p in probes for i in p["message_ids"] if i in messages]
     rows = _records(companies)
     overall = sorted((r for r in rows if r["channel"] == ALL_CHANNELS),
@@ -164,7 +164,36 @@ def build_context(study: Study, store: Store, now: datetime) -> dict[str, Any]:
         "channels": _records(channels), "sections": sections,
         "charts": _charts(study, outcomes, overall, per_channel, t, window),
         "methods": _methods(study, probes, counted, t, when, lang),
+        **_quality_context(study, store, now, sections),
     }
+
+
+def _messages(store: Store) -> dict[int, dict[str, Any]]:
+    """Messages with their effective kind (a person's decision wins) and uncertainty mark."""
+    from .rating.overrides import effective_messages, is_uncertain
+
+    rows = effective_messages(store, store.messages())
+    for m in rows:
+        m["uncertain"] = is_uncertain(m)
+    return {m["id"]: m for m in rows}
+
+
+def _quality_context(study: Study, store: Store, now: datetime,
+                     sections: list[dict[str, Any]]) -> dict[str, Any]:
+    """Answer quality (servicebench.rating): the methods include, automatic criteria per
+    probe for the company profiles."""
+    from .rating.criteria import checks_for
+    from .rating.methods import TEXTS, check_labels, rating_methods
+
+    rating = rating_methods(study, store, now)
+    probes = [p for s in sections for p in s["probes"]]
+    checks = checks_for(store, [p["first_human_message_id"] for p in probes
+                                if p.get("first_human_message_id") is not None])
+    for p in probes:
+        p["checks"] = checks.get(p.get("first_human_message_id"), [])
+    labels = check_labels(study.language)
+    return {"rating": rating, "rating_t": TEXTS.get(study.language, TEXTS["en"]),
+            "check_label": lambda name: labels.get(name, name)}
 
 
 def _study_view(study: Study) -> dict[str, Any]:

@@ -129,3 +129,19 @@ def _rated(study: Study, scenario_id: str, item: str | None, rated: list[Any],
         per[crit.id] = sum(scores) / len(scores) if scores else None
         parts[crit.id] = (per[crit.id], crit.weight)
     return _weighted(parts), used_final, per
+
+
+EXPORT_COLUMNS = ["quality", "quality_source", "n_raters", "automatic_quality", "template",
+                  "template_evidence", "language_match", "signed_by_person", "ticket_reference",
+                  "readability", "readability_evidence"]
+
+
+def add_quality(probes: pd.DataFrame, study: Study, store: Store,
+                now: datetime | None = None) -> pd.DataFrame:
+    """``probes`` (one row per probe, with ``probe_id``) plus the quality columns of
+    :func:`quality_scores` (empty for probes without a human reply), for the exports."""
+    q = quality_scores(study, store, now)
+    cols = EXPORT_COLUMNS + sorted(c for c in q.columns if c.startswith("q_"))
+    if q.empty:
+        return probes.assign(**{c: None for c in cols})
+    return probes.merge(q[["probe_id", *cols]], on="probe_id", how="left")

@@ -1,0 +1,119 @@
+"""Classification review (issue 11): uncertain classifications are shown, decided by people
+in `servicebench review` / `reclassify`, and the decision counts everywhere; the rubric is
+validated like the rest of study.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest_data import T0, add_message, add_probe, at, make_study
+
+from servicebench.cli import cli
+from servicebench.clock import CLOCK_ENV, AcceleratedClock
+from servicebench.errors import StudyError
+from servicebench.inbox import UNCERTAIN_REASON
+from servicebench.metrics import probe_outcomes
+from servicebench.report import render_html
+
+CLOCK = {CLOCK_ENV: AcceleratedClock(T0.replace(day=20), 1.0).spec()}
+
+
+def _study(tmp_path: Path) -> tuple:
+    study, store = make_study(tmp_path / "s", language="en")
+    p1 = add_probe(store, "acme")
+    m1 = add_message(store, p1, "human", at(3), text="Thanks, we will check.",
+                     reasons=["text: thanks [human +1]", UNCERTAIN_REASON])
+    p2 = add_probe(store, "bolt")
+    m2 = add_message(store, p2, "automated", at(4), text="Dear Lena Berger, 30 Tage.",
+                     reasons=["header: auto [automated +1]", UNCERTAIN_REASON])
+    p3 = add_probe(store, "cora")
+    add_message(store, p3, "human", at(5), text="Sehr geehrte Frau Berger, 30 Tage Rückgabe.")
+    return study, store, (p1, m1), (p2, m2)
+
+
+def test_inbox_uncertain_and_review_decide(tmp_path: Path) -> None:
+    study, store, (p1, m1), (p2, m2) = _study(tmp_path)
+    runner = CliRunner(env=CLOCK)
+    r = runner.invoke(cli, ["inbox", str(study.folder), "--uncertain"])
+    assert r.exit_code == 0, r.output
+    assert f"#{m1}" in r.output and f"#{m2}" in r.output and "[uncertain]" in r.output
+    assert r.output.count("[uncertain]") == 2
+    # decide the first as automated, skip the second
+    r = runner.invoke(cli, ["review", str(study.folder), "--by", "lena"], input="a\ns\n")
+    assert r.exit_code == 0, r.output
+    assert "Thanks, we will check." in r.output and "text: thanks" in r.output
+    assert "Recorded 1 decision(s)" in r.output
+    rows = probe_outcomes(study, store, at(300)).set_index("probe_id")
+    assert rows.loc[p1, "censored"] and rows.loc[p1, "kinds"] == "automated"
+    assert rows.loc[p2, "kinds"] == "automated"
+    # only the undecided one is left to review
+    r = runner.invoke(cli, ["review", str(study.folder)], input="h\n")
+    assert f"message #{m2}" in r.output and f"message #{m1}" not in r.output
+    rows = probe_outcomes(study, store, at(300)).set_index("probe_id")
+    assert rows.loc[p2, "first_human_message_id"] == m2
+    r = runner.invoke(cli, ["review", str(study.folder)])
+    assert "No uncertain classifications to review." in r.output
+    dec = store.query("SELECT * FROM kind_decisions ORDER BY id")
+    assert [(d["auto_kind"], d["kind"], d["source"]) for d in dec] == [
+        ("human", "automated", "review"), ("automated", "human", "review")]
+    assert dec[0]["decided_by"] == "lena" and dec[0]["decided_at"].startswith("2026-03-20")
+
+
+def test_reclassify_unknown_message_and_kind(tmp_path: Path) -> None:
+    study, *_ = _study(tmp_path)
+    runner = CliRunner(env=CLOCK)
+    r = runner.invoke(cli, ["reclassify", "999", "--as", "human", "--folder", str(study.folder)])
+    assert r.exit_code == 1 and "no message 999" in r.output
+    r = runner.invoke(cli, ["reclassify", "1", "--as", "person", "--folder", str(study.folder)])
+    assert r.exit_code == 2
+
+
+def test_report_marks_uncertain_and_states_review(tmp_path: Path) -> None:
+    study, store, (p1, m1), _ = _study(tmp_path)
+    runner = CliRunner(env=CLOCK)
+    runner.invoke(cli, ["reclassify", str(m1), "--as", "automated", "--folder",
+                        str(study.folder), "--by", "lead"])
+    html = render_html(study, store, now=at(300))
+    assert "(uncertain)" in html                      # the undecided one
+    assert "(set by lead)" in html                    # the decided one
+    assert "2 classification(s) were flagged as uncertain; people confirmed 0 and changed 1" \
+        in html
+    assert "human → automated" in html
+    assert "No reply was rated by people" in html
+    assert "Automatic criteria" in html and "Quality" in html
+
+
+RUBRIC = """\
+rubric:
+  criteria:
+    - {id: complete, scale: 5-1}
+    - {id: complete, scale: yes-no}
+    - {id: tone, scale: {values: [good, good]}}
+    - {id: odd, scale: sometimes}
+"""
+
+
+def test_rubric_problems_name_file_line_and_key(tmp_path: Path) -> None:
+    with pytest.raises(StudyError) as exc:
+        make_study(tmp_path / "s", extra=RUBRIC)
+    text = str(exc.value)
+    assert "rubric.criteria[0].scale: '5-1': the range must go up" in text
+    assert "rubric.criteria[1].id: criterion id 'complete' is used twice" in text
+    assert "rubric.criteria[2].scale.values: the values must differ" in text
+    assert "rubric.criteria[3].scale" in text
+    assert "study.yaml:" in text
+
+
+def test_scenario_rubric_replaces_adds_and_drops(tmp_path: Path) -> None:
+    from servicebench.rating.rubric import rubric_for
+
+    study, _ = make_study(tmp_path / "s", extra=(
+        "rubric:\n  criteria:\n    - {id: complete, scale: 1-5, label: {en: Complete, de: "
+        "Vollständig}}\n    - {id: solved, scale: yes-partly-no, weight: 3}\n"))
+    crits = rubric_for(study, "refund")
+    assert [(c.id, c.scale.level, c.weight) for c in crits] == [
+        ("complete", "ordinal", 1.0), ("solved", "ordinal", 3.0)]
+    assert crits[0].title("de") == "Vollständig"
+    assert crits[1].scale.score("partly") == 0.5 and crits[1].scale.read("Teilweise") == "partly"
