@@ -111,6 +111,14 @@ class Study:
 
         return channel_table(self.probes(as_of))
 
+    def quality(self, as_of: datetime | None = None) -> pd.DataFrame:
+        """Answer quality per probe with a human reply: ``quality`` (0-1), ``quality_source``
+        (adjudicated, raters or automatic), the automatic criteria and their evidence."""
+        from .rating.quality import quality_scores
+
+        with self._store() as store:
+            return quality_scores(self.config, store, self._as_of(as_of))
+
     # -- outputs -------------------------------------------------------------------------
     def report(self, format: str = "pdf", out: str | Path | None = None,
                templates: str | Path | None = None, as_of: datetime | None = None) -> Path:

@@ -98,7 +98,8 @@ def export_tables(study: Study, store: Store, fmt: str, out_dir: Path,
     outcomes = probe_outcomes(study, store, now or datetime.now(UTC))
     from .rating.quality import add_quality
 
-    probes = add_quality(probes_frame(outcomes), study, store, now or datetime.now(UTC))
+    probes = add_quality(probes_frame(outcomes), study, store, now or datetime.now(UTC),
+                         outcomes)
     tables = {"probes": probes, "companies": company_table(outcomes),
               "channels": channel_table(outcomes), "messages": messages_frame(store)}
     if fmt == "csv":

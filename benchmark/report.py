@@ -164,7 +164,7 @@ def build_context(study: Study, store: Store, now: datetime) -> dict[str, Any]:
         "channels": _records(channels), "sections": sections,
         "charts": _charts(study, outcomes, overall, per_channel, t, window),
         "methods": _methods(study, probes, counted, t, when, lang),
-        **_quality_context(study, store, now, sections),
+        **_quality_context(study, store, now, sections, outcomes),
     }
 
 
@@ -179,13 +179,13 @@ def _messages(store: Store) -> dict[int, dict[str, Any]]:
 
 
 def _quality_context(study: Study, store: Store, now: datetime,
-                     sections: list[dict[str, Any]]) -> dict[str, Any]:
+                     sections: list[dict[str, Any]], outcomes: pd.DataFrame) -> dict[str, Any]:
     """Answer quality (servicebench.rating): the methods include, automatic criteria per
     probe for the company profiles."""
     from .rating.criteria import checks_for
     from .rating.methods import TEXTS, check_labels, rating_methods
 
-    rating = rating_methods(study, store, now)
+    rating = rating_methods(study, store, now, outcomes)
     probes = [p for s in sections for p in s["probes"]]
     checks = checks_for(store, [p["first_human_message_id"] for p in probes
                                 if p.get("first_human_message_id") is not None])

@@ -403,6 +403,10 @@ def test_vaguenet_answers_are_templates_and_score_low(rated_study, tmp_path: Pat
     assert stored["template"]["value"] is True and "help centre" in stored["template"]["evidence"]
     assert set(stored) == {"template", "language", "salutation", "signed", "ticket",
                            "readability"}
+    import servicebench
+
+    via_api = servicebench.open_study(folder).quality(as_of=_later(sb))
+    assert list(via_api["probe_id"]) == list(q["probe_id"])
     swift = q[q["company_id"] == "swiftmobile"].iloc[0]
     assert swift["signed_by_person"] and swift["language_match"]
     assert 30 < swift["readability"] <= 100 and "Flesch" in swift["readability_evidence"]

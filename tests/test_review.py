@@ -117,3 +117,44 @@ def test_scenario_rubric_replaces_adds_and_drops(tmp_path: Path) -> None:
         ("complete", "ordinal", 1.0), ("solved", "ordinal", 3.0)]
     assert crits[0].title("de") == "Vollständig"
     assert crits[1].scale.score("partly") == 0.5 and crits[1].scale.read("Teilweise") == "partly"
+
+
+def test_german_sheet_round_trip_with_phone_notes(tmp_path: Path) -> None:
+    """German headings and values (ja/teilweise/nein, richtig/falsch/fehlt); a phone contact
+    is rated through the tester's notes, without the checklist line."""
+    import openpyxl
+
+    from servicebench.rating.agreement import current_ratings
+    from servicebench.rating.sheets import export_sheets, import_sheet
+
+    study, store = make_study(tmp_path / "s", language="de")
+    p1 = add_probe(store, "acme")
+    add_message(store, p1, "human", at(2), text="Sehr geehrte Frau Berger,\n\nSie haben 30 "
+                "Tage Zeit. Acme GmbH erstattet den Betrag.\n\nViele Grüße\nJan Ost\nAcme GmbH")
+    p2 = add_probe(store, "bolt", channel="phone")
+    add_message(store, p2, "human", at(3), channel="phone",
+                text="Freundlich, nannte 30 Tage.\n\nChecklist: 30 Tag.")
+    paths = export_sheets(study, store, 1, tmp_path / "out", at(300), seed="s")
+    wb = openpyxl.load_workbook(paths[0])
+    ws = wb["ratings"]
+    keys = [c.value for c in ws[1]]
+    heads = [c.value for c in ws[2]]
+    assert "Antwort" in heads and "Vollständig (1/2/3/4/5)" in heads
+    assert "Problem gelöst (ja/teilweise/nein)" in heads
+    replies = [r[keys.index("reply")].value for r in ws.iter_rows(min_row=3)]
+    assert any(t.startswith("[Notizen der Testperson") and "Checklist" not in t
+               for t in replies)
+    assert all("Acme" not in t and "[UNTERNEHMEN]" in t for t in replies if "Berger" in t)
+    assert ws.column_dimensions[openpyxl.utils.get_column_letter(
+        keys.index("check_kind") + 1)].hidden
+    for row in ws.iter_rows(min_row=3):
+        row[keys.index("solved")].value = "teilweise"
+        row[keys.index("correct#1")].value = "richtig"
+        row[keys.index("check_kind")].value = "Mensch"
+    wb.save(paths[0])
+    result = import_sheet(study, store, paths[0], "anna", at(301))
+    assert result == {"rater": "anna", "items": 2, "values": 6, "replaced": False}
+    df = current_ratings(store)
+    assert set(df[df["criterion"] == "solved"]["value"]) == {"partly"}
+    assert set(df[df["criterion"] == "correct"]["fact_id"]) == {"period"}
+    assert set(df[df["criterion"] == "check_kind"]["value"]) == {"human"}

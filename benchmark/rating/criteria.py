@@ -149,12 +149,14 @@ def similarity(a: str, b: str) -> float:
 
 
 # -- all replies ---------------------------------------------------------------------------
-def first_replies(study: Study, store: Store, now: datetime | None = None) -> pd.DataFrame:
-    """The probes' outcomes with the first human reply's message row (``message`` column),
-    only for probes that have one."""
+def first_replies(study: Study, store: Store, now: datetime | None = None,
+                  outcomes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The probes' outcomes (computed unless given) with the first human reply's message row
+    (``message`` column), only for probes that have one."""
     from ..metrics import probe_outcomes
 
-    out = probe_outcomes(study, store, now or datetime.now(UTC))
+    out = outcomes if outcomes is not None else probe_outcomes(study, store,
+                                                               now or datetime.now(UTC))
     out = out[out["first_human_message_id"].notna()].copy()
     ids = [int(i) for i in out["first_human_message_id"]]
     rows = {}
@@ -179,13 +181,14 @@ def inquiry_text(store: Store, probe_id: int, subject: bool = False) -> str:
     return body
 
 
-def compute_checks(study: Study, store: Store, now: datetime | None = None
-                   ) -> dict[int, dict[str, Check]]:
+def compute_checks(study: Study, store: Store, now: datetime | None = None,
+                   replies: pd.DataFrame | None = None) -> dict[int, dict[str, Check]]:
     """The automatic criteria per first human reply (keyed by message row id)."""
     from ..channels import get_channel
     from ..metrics import personal_salutation
 
-    replies = first_replies(study, store, now)
+    if replies is None:
+        replies = first_replies(study, store, now)
     texts: dict[int, str] = {}
     meta: dict[int, dict[str, Any]] = {}
     for _, r in replies.iterrows():
@@ -266,10 +269,10 @@ def _snippet(text: str, limit: int = 80) -> str:
     return flat if len(flat) <= limit else flat[:limit - 1] + "…"
 
 
-def refresh_checks(study: Study, store: Store, now: datetime | None = None
-                   ) -> dict[int, dict[str, Check]]:
+def refresh_checks(study: Study, store: Store, now: datetime | None = None,
+                   replies: pd.DataFrame | None = None) -> dict[int, dict[str, Check]]:
     """Compute the automatic criteria and store them (replacing earlier results)."""
-    checks = compute_checks(study, store, now)
+    checks = compute_checks(study, store, now, replies)
     stamp = utc_iso(now or datetime.now(UTC))
     rows = {r["id"]: r for r in store.messages()}
     with store.transaction() as db:

@@ -82,13 +82,14 @@ def _pct(v: float | None, lang: str) -> str:
     return s if lang == "de" else s.replace(" %", "%")
 
 
-def rating_methods(study: Study, store: Store, now: datetime) -> dict[str, Any]:
+def rating_methods(study: Study, store: Store, now: datetime,
+                   outcomes: Any = None) -> dict[str, Any]:
     """Everything ``_rating.html`` shows: raters, alpha per criterion, how disagreements were
     settled, where quality figures come from, and the classification review."""
     lang = study.language if study.language in TEXTS else "en"
     t = TEXTS[lang]
     agr = agreement(study, store, top=0)
-    q = quality_scores(study, store, now)
+    q = quality_scores(study, store, now, outcomes)
     sources = Counter(s for s in q["quality_source"] if s) if not q.empty else Counter()
     rev = review_summary(store)
     changes = ", ".join(f"{a} → {b}" for a, b in rev["changes"])

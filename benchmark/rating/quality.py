@@ -43,16 +43,18 @@ def _flag(v: Any) -> float | None:
     return None if v is None else float(bool(v))
 
 
-def quality_scores(study: Study, store: Store, now: datetime | None = None) -> pd.DataFrame:
+def quality_scores(study: Study, store: Store, now: datetime | None = None,
+                   outcomes: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per probe with a human reply: ``quality`` (0-1), ``quality_source``
     (adjudicated | raters | automatic), the automatic criteria with their evidence, and a
     ``q_<criterion>`` column per rubric criterion (rated replies only). Refreshes the stored
-    automatic criteria."""
+    automatic criteria. ``outcomes`` (from metrics.probe_outcomes at ``now``) saves
+    computing them again."""
     from .criteria import first_replies
 
     now = now or datetime.now(UTC)
-    checks = refresh_checks(study, store, now)
-    replies = first_replies(study, store, now)
+    replies = first_replies(study, store, now, outcomes)
+    checks = refresh_checks(study, store, now, replies)
     items = {r["message_key"]: r["item_id"] for r in store.query(
         "SELECT item_id, message_key FROM rating_items")}
     ratings = current_ratings(store)
@@ -137,10 +139,11 @@ EXPORT_COLUMNS = ["quality", "quality_source", "n_raters", "automatic_quality", 
 
 
 def add_quality(probes: pd.DataFrame, study: Study, store: Store,
-                now: datetime | None = None) -> pd.DataFrame:
+                now: datetime | None = None, outcomes: pd.DataFrame | None = None
+                ) -> pd.DataFrame:
     """``probes`` (one row per probe, with ``probe_id``) plus the quality columns of
     :func:`quality_scores` (empty for probes without a human reply), for the exports."""
-    q = quality_scores(study, store, now)
+    q = quality_scores(study, store, now, outcomes)
     cols = EXPORT_COLUMNS + sorted(c for c in q.columns if c.startswith("q_"))
     if q.empty:
         return probes.assign(**{c: None for c in cols})
