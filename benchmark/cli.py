@@ -349,13 +349,13 @@ def review(folder: Path, show_all: bool, by: str | None) -> None:
         click.echo(click.style(f"\n[{i}/{len(todo)}] message #{m['id']}", bold=True)
                    + f"  {m['received_at']}  probe {m['probe_id'] or '-'}  now: {m['kind']}"
                    + (f" (set by {m['decided_by']})" if m["decided_by"] else ""))
-        click.echo(f"from {m['sender']}: {m['subject']}")
+        click.echo(_printable(f"from {m['sender']}: {m['subject']}"))
         click.echo("-" * 60)
-        text = (m["text"] or "").strip()
+        text = _printable((m["text"] or "").strip())
         click.echo(text[:1500] + (" …" if len(text) > 1500 else ""))
         click.echo("-" * 60)
         for reason in message_reasons(m)[:12]:
-            click.echo(f"  - {reason}")
+            click.echo(f"  - {_printable(reason)}")
         choice = click.prompt("[h]uman, [a]utomated, [b]ounce, [u]nrelated, [s]kip, [q]uit",
                               type=click.Choice(["h", "a", "b", "u", "s", "q"]),
                               show_choices=False)
@@ -366,6 +366,14 @@ def review(folder: Path, show_all: bool, by: str | None) -> None:
         decide(store, m["id"], keys[choice], clock_from_env().now(), by=by, source="review")
         done += 1
     click.echo(f"Recorded {done} decision(s). They override the classifier everywhere.")
+
+
+def _printable(text: str) -> str:
+    """Received text without terminal control sequences (a message must not drive the
+    reviewer's terminal)."""
+    import re
+
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "", text)
 
 
 @cli.command()

@@ -158,3 +158,26 @@ def test_german_sheet_round_trip_with_phone_notes(tmp_path: Path) -> None:
     assert set(df[df["criterion"] == "solved"]["value"]) == {"partly"}
     assert set(df[df["criterion"] == "correct"]["fact_id"]) == {"period"}
     assert set(df[df["criterion"] == "check_kind"]["value"]) == {"human"}
+
+    # adjudication checks the item, the criterion and the fact
+    from servicebench.errors import ServicebenchError
+    from servicebench.rating.agreement import adjudicate
+
+    item = df["item_id"].iloc[0]
+    with pytest.raises(ServicebenchError, match="unknown item"):
+        adjudicate(study, store, "R-NONE", "solved", "ja", at(302))
+    with pytest.raises(ServicebenchError, match="name one with --fact"):
+        adjudicate(study, store, item, "correct", "richtig", at(302), fact="nope")
+    with pytest.raises(ServicebenchError, match="not on the scale"):
+        adjudicate(study, store, item, "solved", "vielleicht", at(302))
+    row = adjudicate(study, store, item, "correct", "falsch", at(302), fact="period", by="lead")
+    assert row["value"] == "wrong" and row["decided_by"] == "lead"
+
+
+def test_review_strips_terminal_control_sequences(tmp_path: Path) -> None:
+    study, store = make_study(tmp_path / "s", language="en")
+    p = add_probe(store, "acme")
+    add_message(store, p, "human", at(1), text="hello \x1b]0;pwned\x07\x1b[2J world",
+                reasons=[UNCERTAIN_REASON])
+    r = CliRunner(env=CLOCK).invoke(cli, ["review", str(study.folder)], input="q\n")
+    assert r.exit_code == 0 and "\x1b" not in r.output and "hello ]0;pwned[2J world" in r.output

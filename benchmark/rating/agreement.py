@@ -21,7 +21,7 @@ from ..errors import ServicebenchError
 from ..store import Store
 from ..study import Study
 from .overrides import current_user
-from .rubric import Criterion, Scale, all_criteria
+from .rubric import Criterion, Scale, all_criteria, rubric_for
 
 CHECK_KIND = "check_kind"
 CHECK_VALUES = ("human", "automated", "other")
@@ -150,11 +150,20 @@ def adjudicate(study: Study, store: Store, item_id: str, criterion: str, value: 
                note: str = "") -> dict[str, Any]:
     """Record the final value of one criterion (one fact) for one item."""
     c = _crit(study, criterion)
-    if store.one("SELECT 1 FROM rating_items WHERE item_id = ?", (item_id,)) is None:
+    item = store.one("SELECT i.item_id, p.scenario_id FROM rating_items i JOIN probes p ON"
+                     " p.id = i.probe_id WHERE i.item_id = ?", (item_id,))
+    if item is None:
         raise ServicebenchError(f"unknown item {item_id!r}; see: servicebench rate agreement")
-    if c.scale.spec == "facts" and not fact:
-        raise ServicebenchError(f"{criterion} is judged per checklist fact: name the fact with "
-                                "--fact ID (as rate agreement shows it)")
+    if criterion not in {x.id for x in rubric_for(study, item["scenario_id"])}:
+        raise ServicebenchError(f"{criterion} does not apply to item {item_id} (scenario "
+                                f"{item['scenario_id']})")
+    if c.scale.spec == "facts":
+        facts = [f.id for f in study.scenario(item["scenario_id"]).expect]
+        if fact not in facts:
+            raise ServicebenchError(f"{criterion} is judged per checklist fact: name one with "
+                                    f"--fact ({', '.join(facts)})")
+    elif fact:
+        raise ServicebenchError(f"{criterion} is not judged per fact; leave out --fact")
     try:
         canonical = c.scale.read(value)
     except ValueError as exc:
