@@ -181,3 +181,21 @@ def test_review_strips_terminal_control_sequences(tmp_path: Path) -> None:
                 reasons=[UNCERTAIN_REASON])
     r = CliRunner(env=CLOCK).invoke(cli, ["review", str(study.folder)], input="q\n")
     assert r.exit_code == 0 and "\x1b" not in r.output and "hello ]0;pwned[2J world" in r.output
+
+
+def test_blinding_names_umlauts_legal_forms_and_signature(tmp_path: Path) -> None:
+    from servicebench.rating.blinding import Blinder, strip_inquiry_quotes
+
+    study, _ = make_study(tmp_path / "s")
+    b = Blinder.for_study(study)
+    text = b.blind("Ihr Team von Cora & Söhne KG, Cora & Soehne und BOLT (bolt.example.de, "
+                   "https://www.cora.example.de/hilfe, info@cora.example.de, 030 1234567).\n"
+                   "Mit freundlichen Grüßen\nPetra Lang\nKundenbetreuung Nord\n")
+    for word in ("Cora", "Soehne", "Söhne", "BOLT", "example", "030"):
+        assert word not in text, (word, text)
+    assert "Grüßen" in text and "Petra Lang" in text
+    assert text.endswith("[UNTERNEHMEN]")
+    reply = strip_inquiry_quotes("Ja, das geht.\n\nAm 2. März schrieb Lena Berger:\n> Guten Tag,"
+                                 " wie kann ich meine Bestellung zurückgeben?",
+                                 "Guten Tag, wie kann ich meine Bestellung zurückgeben?")
+    assert reply == "Ja, das geht."

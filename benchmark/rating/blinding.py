@@ -80,9 +80,10 @@ def strip_inquiry_quotes(reply: str, inquiry: str = "") -> str:
 
 def _name_variants(name: str) -> set[str]:
     out = {name.strip()}
-    bare = _LEGAL_RX.sub("", name).strip(" ,")
-    if len(bare) >= 3:
-        out.add(bare)
+    for bare in (_LEGAL_RX.sub("", name).strip(" ,"),
+                 re.sub(rf"\s*,?\s*(?:{LEGAL_FORMS})\s*$", "", name).strip(" ,")):
+        if len(bare) >= 3:
+            out.add(bare)
     for v in list(out):
         split = re.sub(r"(?<=[a-zäöü])(?=[A-ZÄÖÜ])", " ", v)
         out |= {split, v.translate(_UMLAUTS), split.translate(_UMLAUTS),
@@ -160,8 +161,7 @@ class Blinder:
             return None
         parts = []
         for t in self.terms:
-            p = re.escape(t).replace(r"\ ", r"[\s-]*")
-            parts.append(p)
+            parts.append(_umlaut_tolerant(re.escape(t).replace(r"\ ", r"[\s-]*")))
         return re.compile(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])", re.IGNORECASE)
 
     def blind(self, text: str) -> str:
@@ -179,9 +179,6 @@ class Blinder:
         rx = self._term_rx()
         if rx is not None:
             text = rx.sub(lab["company"], text)
-            folded = text.translate(_UMLAUTS)
-            if folded != text and rx.search(folded):
-                text = rx.sub(lab["company"], folded)
         return self._signature(text)
 
     def _signature(self, text: str) -> str:
@@ -195,6 +192,15 @@ class Blinder:
             if s and (TEAM_RX.search(s) or _LEGAL_WORD.search(s)) and s != lab:
                 lines[i] = lab
         return "\n".join(lines)
+
+
+def _umlaut_tolerant(pattern: str) -> str:
+    """ä matches ae and the other way round (also ö/oe, ü/ue, ß/ss)."""
+    pairs = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"}
+    rx = re.compile("|".join([*pairs, *pairs.values()]))
+    back = {v: k for k, v in pairs.items()}
+    return rx.sub(lambda m: f"(?:{m.group(0)}|{pairs.get(m.group(0)) or back[m.group(0)]})",
+                  pattern)
 
 
 def _not_a_domain(token: str) -> bool:
