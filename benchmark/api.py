@@ -88,9 +88,12 @@ class Study:
 
     def messages(self) -> pd.DataFrame:
         """One row per received message: channel, probe, sender, subject, text, kind, reasons
-        and the path of its stored evidence (relative to the study folder)."""
+        and the path of its stored evidence (relative to the study folder). ``kind`` is the
+        effective kind (a person's decision wins); ``auto_kind`` is the classifier's."""
+        from .rating.overrides import effective_messages
+
         with self._store() as store:
-            rows = [dict(r) for r in store.query("SELECT * FROM messages ORDER BY id")]
+            rows = effective_messages(store, store.query("SELECT * FROM messages ORDER BY id"))
         df = pd.DataFrame(rows, columns=_message_columns(rows))
         for col in _MESSAGE_TIMES:
             if col in df.columns:

@@ -14,9 +14,12 @@ REPLY_KINDS = ("automated", "human")
 
 def status_rows(study: Study, store: Store, now: datetime) -> list[dict[str, Any]]:
     names = {c.id: c.name for c in study.companies}
-    replied = {r["probe_id"]: r["kinds"] for r in store.query(
-        "SELECT probe_id, group_concat(kind) AS kinds FROM messages "
-        "WHERE probe_id IS NOT NULL GROUP BY probe_id")}
+    from .rating.overrides import effective_messages
+
+    replied: dict[int, list[str]] = {}
+    for m in effective_messages(store, store.query(  # a person's decision wins
+            "SELECT * FROM messages WHERE probe_id IS NOT NULL")):
+        replied.setdefault(m["probe_id"], []).append(m["kind"] or "")
     table: dict[tuple[str, str], dict[str, Any]] = {}
     for p in store.probes():
         key = (p["company_id"], p["channel"])
@@ -31,7 +34,7 @@ def status_rows(study: Study, store: Store, now: datetime) -> list[dict[str, Any
             row[state] += 1
         if state != "sent":
             continue
-        kinds = (replied.get(p["id"]) or "").split(",")
+        kinds = replied.get(p["id"]) or []
         if any(k in REPLY_KINDS for k in kinds):
             row["replied"] += 1
         if "human" in kinds:

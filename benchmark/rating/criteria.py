@@ -32,7 +32,7 @@ from ..clock import utc_iso
 from ..store import Store
 from ..study import Study
 from .blinding import CLOSING_RX, TEAM_RX, strip_inquiry_quotes
-from .overrides import effective_messages, message_key
+from .overrides import effective_messages, message_key, select_in
 
 CHECKS = ("template", "language", "salutation", "signed", "ticket", "readability")
 DUPLICATE_THRESHOLD = 0.8  # word-trigram overlap with a reply to another scenario
@@ -161,8 +161,7 @@ def first_replies(study: Study, store: Store, now: datetime | None = None,
     ids = [int(i) for i in out["first_human_message_id"]]
     rows = {}
     if ids:
-        marks = ",".join("?" * len(ids))
-        found = store.query(f"SELECT * FROM messages WHERE id IN ({marks})", tuple(ids))
+        found = select_in(store, "SELECT * FROM messages WHERE id IN ({})", ids)
         rows = {r["id"]: r for r in effective_messages(store, found)}
     out["message"] = [rows.get(int(i)) for i in out["first_human_message_id"]]
     return out[out["message"].notna()]
@@ -294,14 +293,14 @@ def checks_for(store: Store, message_ids: Iterable[int]) -> dict[int, list[dict[
     ids = [int(i) for i in message_ids]
     if not ids:
         return {}
-    rows = {r["id"]: r for r in store.query(
-        f"SELECT * FROM messages WHERE id IN ({','.join('?' * len(ids))})", tuple(ids))}
+    rows = {r["id"]: r for r in select_in(store, "SELECT * FROM messages WHERE id IN ({})",
+                                          ids)}
     keys = {message_key(r): mid for mid, r in rows.items()}
     out: dict[int, list[dict[str, Any]]] = {mid: [] for mid in rows}
     if not keys:
         return out
-    for c in store.query(f"SELECT * FROM reply_checks WHERE message_key IN "
-                         f"({','.join('?' * len(keys))})", tuple(keys)):
+    for c in select_in(store, "SELECT * FROM reply_checks WHERE message_key IN ({})",
+                       list(keys)):
         out[keys[c["message_key"]]].append({"check": c["check_name"],
                                             "value": json.loads(c["value"] or "null"),
                                             "evidence": c["evidence"]})

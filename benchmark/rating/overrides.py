@@ -22,6 +22,18 @@ from ..store import Store
 DECISION_KINDS = KINDS  # human, automated, bounce, unrelated
 
 
+CHUNK = 500  # values per SQL IN (...), well below SQLite's limit on parameters
+
+
+def select_in(store: Store, sql: str, values: list[Any]) -> list[sqlite3.Row]:
+    """``sql`` with one ``IN ({})`` filled for ``values``, queried in chunks."""
+    out: list[sqlite3.Row] = []
+    for i in range(0, len(values), CHUNK):
+        part = values[i:i + CHUNK]
+        out += store.query(sql.format(",".join("?" * len(part))), tuple(part))
+    return out
+
+
 def message_key(row: dict[str, Any] | sqlite3.Row) -> str:
     """A key that stays the same when a message is fetched and stored again."""
     mid = (row["message_id"] or "").strip() if "message_id" in row.keys() else ""
@@ -53,10 +65,12 @@ def effective_messages(store: Store, rows: Iterable[sqlite3.Row | dict[str, Any]
     if not rows:
         return rows
     keys = {message_key(r): r for r in rows}
-    marks = ",".join("?" * len(keys))
     latest: dict[str, sqlite3.Row] = {}
-    for d in store.query(f"SELECT * FROM kind_decisions WHERE message_key IN ({marks})"
-                         " ORDER BY decided_at, id", tuple(keys)):
+    found = (store.query("SELECT * FROM kind_decisions ORDER BY decided_at, id")
+             if len(keys) > CHUNK else
+             select_in(store, "SELECT * FROM kind_decisions WHERE message_key IN ({})",
+                       list(keys)))
+    for d in sorted(found, key=lambda d: (d["decided_at"], d["id"])):
         latest[d["message_key"]] = d
     for r in rows:
         d = latest.get(message_key(r))
