@@ -19,6 +19,7 @@ reads them back for exports, the report and company profiles.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -104,6 +105,13 @@ def ticket_reference(text: str, subject: str = "") -> Check:
     return Check("ticket", bool(m), m.group(0).strip() if m else "")
 
 
+@functools.lru_cache(maxsize=2)
+def _hyphenator(lang: str) -> Any:
+    import pyphen
+
+    return pyphen.Pyphen(lang="de_DE" if lang == "de" else "en_US")
+
+
 def _syllables(word: str, dic: Any) -> int:
     if len(word) <= 3:
         return 1
@@ -113,15 +121,13 @@ def _syllables(word: str, dic: Any) -> int:
 def readability(text: str, language: str) -> Check:
     """Flesch reading ease (en): 206.835 − 1.015·words/sentence − 84.6·syllables/word;
     Amstad (de): 180 − words/sentence − 58.5·syllables/word. Higher is easier (0–100)."""
-    import pyphen
-
     sentences = [s for s in re.split(r"[.!?]+(?:\s|$)|\n{2,}", text or "") if
                  re.search(r"\w", s)]
     words = re.findall(r"[A-Za-zÄÖÜäöüß]+", text or "")
     if len(words) < 5 or not sentences:
         return Check("readability", None, "too short to measure")
     lang = "de" if language == "de" else "en"
-    dic = pyphen.Pyphen(lang="de_DE" if lang == "de" else "en_US")
+    dic = _hyphenator(lang)
     syl = sum(_syllables(w, dic) for w in words)
     wps, spw = len(words) / len(sentences), syl / len(words)
     if lang == "de":
@@ -139,10 +145,11 @@ def _trigrams(text: str) -> set[tuple[str, ...]]:
     return {tuple(words[i:i + 3]) for i in range(max(0, len(words) - 2))}
 
 
-def similarity(a: str, b: str) -> float:
+def similarity(a: str | set[tuple[str, ...]], b: str | set[tuple[str, ...]]) -> float:
     """Word-trigram overlap: shared / the smaller reply's trigrams (1 = one contains the
-    other)."""
-    ta, tb = _trigrams(a), _trigrams(b)
+    other). Takes texts or their trigram sets."""
+    ta = _trigrams(a) if isinstance(a, str) else a
+    tb = _trigrams(b) if isinstance(b, str) else b
     if not ta or not tb:
         return 0.0
     return len(ta & tb) / min(len(ta), len(tb))
@@ -199,6 +206,7 @@ def compute_checks(study: Study, store: Store, now: datetime | None = None,
         except Exception:  # noqa: BLE001 - an unknown channel is not manual
             manual = False
         meta[m["id"]] = {"row": r, "message": m, "inquiry": inquiry, "manual": manual}
+    grams = {mid: _trigrams(t) for mid, t in texts.items()}
     out: dict[int, dict[str, Check]] = {}
     for mid, info in meta.items():
         r, m, text = info["row"], info["message"], texts[mid]
@@ -215,7 +223,7 @@ def compute_checks(study: Study, store: Store, now: datetime | None = None,
         greet = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
         checks["salutation"] = Check("salutation", bool(persona and personal_salutation(
             text, persona)), greet[:120])
-        checks["template"] = _template(mid, info, text, texts, meta, study,
+        checks["template"] = _template(mid, info, text, grams, meta, study,
                                        checks["salutation"].value)
         checks["signed"] = signed_by_person(text)
         checks["ticket"] = ticket_reference(text, m.get("subject") or "")
@@ -227,8 +235,9 @@ def compute_checks(study: Study, store: Store, now: datetime | None = None,
     return out
 
 
-def _template(mid: int, info: dict[str, Any], text: str, texts: dict[int, str],
-              meta: dict[int, dict[str, Any]], study: Study, personal: bool) -> Check:
+def _template(mid: int, info: dict[str, Any], text: str,
+              grams: dict[int, set[tuple[str, ...]]], meta: dict[int, dict[str, Any]],
+              study: Study, personal: bool) -> Check:
     r = info["row"]
     if info["manual"]:
         return Check("template", None, "not judged for a tester's notes")
@@ -237,7 +246,7 @@ def _template(mid: int, info: dict[str, Any], text: str, texts: dict[int, str],
         orow = o["row"]
         if other == mid or o["manual"] or orow["company_id"] != r["company_id"]:
             continue
-        sim = similarity(text, texts[other])
+        sim = similarity(grams[mid], grams[other])
         if orow["scenario_id"] == r["scenario_id"]:
             # the same question may well get the same facts: only a reply copied word for
             # word, not even greeting this persona by name, counts as a template
