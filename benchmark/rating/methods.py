@@ -40,6 +40,16 @@ TEXTS = {
         "check_template": "template answer", "check_language": "language of the inquiry",
         "check_salutation": "personal salutation", "check_signed": "signed by a person",
         "check_ticket": "ticket reference", "check_readability": "readability",
+        "quality_rule": "Quality rule: a reply's quality is a score from 0 to 1. Where people "
+                        "rated it, each criterion's score is the adjudicated value where one was "
+                        "recorded, else the mean of the raters' scores (per-fact criteria: the "
+                        "mean over the facts), and quality is the weighted mean over the "
+                        "criteria. Otherwise it comes from the automatic criteria: checklist "
+                        "coverage (weight 50), personal salutation (15), not a template answer "
+                        "(15), signed by a person (10), in the inquiry's language (10). A "
+                        "template answer is a near-duplicate of the company's reply to another "
+                        "scenario, or a reply that covers no checklist fact and points "
+                        "elsewhere (help centre, FAQ, hotline).",
         "yes": "yes", "no": "no", "company": "Company", "quality": "Quality",
         "n_replies": "replies", "templates": "template answers", "source": "from",
     },
@@ -69,6 +79,17 @@ TEXTS = {
         "check_template": "Textbaustein", "check_language": "Sprache der Anfrage",
         "check_salutation": "persönliche Anrede", "check_signed": "von einer Person unterschrieben",
         "check_ticket": "Vorgangsnummer", "check_readability": "Lesbarkeit",
+        "quality_rule": "Qualitätsregel: Die Qualität einer Antwort ist ein Wert von 0 bis 1. "
+                        "Wurde sie von Menschen bewertet, zählt je Kriterium der abschließend "
+                        "entschiedene Wert, sonst der Mittelwert der Bewertenden (bei Kriterien "
+                        "je Prüfpunkt: der Mittelwert über die Prüfpunkte); die Qualität ist "
+                        "der gewichtete Mittelwert über die Kriterien. Sonst stammt sie aus den "
+                        "automatischen Kriterien: Abdeckung der Prüfpunkte (Gewicht 50), "
+                        "persönliche Anrede (15), kein Textbaustein (15), von einer Person "
+                        "unterschrieben (10), in der Sprache der Anfrage (10). Ein Textbaustein "
+                        "ist eine nahezu gleiche Antwort desselben Unternehmens auf ein anderes "
+                        "Szenario oder eine Antwort, die keinen Prüfpunkt abdeckt und auf "
+                        "Hilfebereich, FAQ oder Hotline verweist.",
         "yes": "ja", "no": "nein", "company": "Unternehmen", "quality": "Qualität",
         "n_replies": "Antworten", "templates": "Textbausteine", "source": "Grundlage",
     },
