@@ -48,10 +48,13 @@ MESSAGE_COLUMNS = ["message", "probe", "company", "channel", "received_at", "tim
 
 
 def messages_frame(store: Store) -> pd.DataFrame:
-    """One row per received message; ``in_spam`` marks replies found in the spam folder."""
-    rows = store.query(
+    """One row per received message; ``in_spam`` marks replies found in the spam folder;
+    ``kind`` is the effective kind (a person's decision wins over the classifier's)."""
+    from .rating.overrides import effective_messages
+
+    rows = effective_messages(store, store.query(
         "SELECT m.*, p.company_id FROM messages m LEFT JOIN probes p ON p.id = m.probe_id "
-        "ORDER BY m.id")
+        "ORDER BY m.id"))
     data = [{"message": r["id"], "probe": r["probe_id"], "company": r["company_id"],
              "channel": r["channel"], "received_at": r["received_at"],
              "time_source": r["time_source"], "kind": r["kind"],
