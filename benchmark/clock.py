@@ -9,6 +9,7 @@ virtual start, real epoch at which it began, factor.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from datetime import UTC, datetime, timedelta
@@ -51,8 +52,9 @@ class AcceleratedClock:
     """Virtual time = ``start`` + (real time since ``epoch``) x ``factor``."""
 
     def __init__(self, start: datetime, factor: float, epoch: float | None = None) -> None:
-        if factor <= 0:
-            raise ServicebenchError("clock factor must be positive")
+        if not math.isfinite(factor) or factor <= 0 or factor > 1e9:
+            raise ServicebenchError(f"clock factor {factor!r} must be a positive finite number "
+                                    "(at most 1e9)")
         self.start = start.astimezone(UTC)
         self.factor = float(factor)
         self.epoch = time.time() if epoch is None else epoch
@@ -74,8 +76,11 @@ class AcceleratedClock:
         try:
             start_s, rest = spec.rsplit("@", 1)
             epoch_s, factor_s = rest.split("x", 1)
-            return cls(datetime.fromisoformat(start_s), float(factor_s), float(epoch_s))
-        except ValueError as exc:
+            epoch = float(epoch_s)
+            if not math.isfinite(epoch):
+                raise ValueError(epoch_s)
+            return cls(datetime.fromisoformat(start_s), float(factor_s), epoch)
+        except (ValueError, OverflowError) as exc:
             raise ServicebenchError(
                 f"{CLOCK_ENV}={spec!r} is not a clock spec (START@EPOCHxFACTOR)"
             ) from exc
