@@ -94,11 +94,24 @@ def handle_errors(fn: F) -> F:
         except RecursionError:
             _fail("the input is nested too deeply to be processed", 2)
         except Exception as exc:  # noqa: BLE001 - the boundary: never a raw traceback
-            log = _write_crash_log(_folder_of(kwargs), fn.__name__)
-            _fail(f"unexpected error ({type(exc).__name__}: {_redact(str(exc))[:200]}); "
-                  f"the full trace is in {log}. Please report it with that file.", 1)
+            _other_error(exc, kwargs, fn.__name__)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _other_error(exc: Exception, kwargs: dict[str, Any], command: str) -> None:
+    from jinja2 import TemplateError, TemplateSyntaxError
+
+    if isinstance(exc, TemplateError):
+        where = ""
+        if isinstance(exc, TemplateSyntaxError):
+            where = f"{exc.filename or exc.name or 'template'}:{exc.lineno}: "
+        _fail(f"report template error: {where}{exc.message or exc} (check the templates given "
+              "with --templates)", 2)
+    else:
+        log = _write_crash_log(_folder_of(kwargs), command)
+        _fail(f"unexpected error ({type(exc).__name__}: {_redact(str(exc))[:200]}); "
+              f"the full trace is in {log}. Please report it with that file.", 1)
 
 
 def _fail(message: str, code: int) -> None:

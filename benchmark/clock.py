@@ -106,3 +106,18 @@ def parse_utc(value: str | None) -> datetime | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
+
+
+MIN_YEAR, MAX_YEAR = 1970, 2200  # dates outside this range are typing errors
+
+
+def check_date(dt: datetime, what: str) -> datetime:
+    """``dt`` if it lies in a sane range (and converts to UTC), else ValueError naming ``what``.
+    Year 9999 plus a window would overflow Python's datetime."""
+    try:
+        utc = dt.astimezone(UTC) if dt.tzinfo else dt
+    except (OverflowError, ValueError):
+        raise ValueError(f"{what}: {dt.isoformat()} is out of range") from None
+    if not MIN_YEAR <= utc.year <= MAX_YEAR:
+        raise ValueError(f"{what}: the year {utc.year} is outside {MIN_YEAR}-{MAX_YEAR}")
+    return dt
