@@ -174,7 +174,11 @@ def _load(folder: Path, require_secrets: bool = True) -> Any:
 def _store(study: Any) -> Any:
     from .store import Store
 
-    return Store(study.folder)
+    store = Store(study.folder)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(store.close)
+    return store
 
 
 class _RedactingFilter(logging.Filter):
