@@ -17,7 +17,19 @@ MAX_HEADER_FIELD = 16_000  # bytes of one header field (with its continuation li
 MAX_HTML_CHARS = 1_000_000  # characters of HTML turned into text
 MAX_PARTS = 200  # MIME parts looked at
 
+MAX_MULTIPARTS = 100  # multipart containers parsed (nesting makes the parser quadratic)
+
 _EOH = re.compile(rb"\r?\n\r?\n")
+_MULTIPART = re.compile(rb"(?i)content-type:[ \t]*multipart/")
+
+
+def bound_multiparts(raw: bytes) -> bytes:
+    """``raw`` cut before its (MAX_MULTIPARTS+1)-th multipart declaration: the stdlib parser
+    slows down with the square of the nesting depth (5,000 levels: seconds)."""
+    for i, m in enumerate(_MULTIPART.finditer(raw)):
+        if i >= MAX_MULTIPARTS:
+            return raw[:m.start()]
+    return raw
 
 
 def bound_headers(raw: bytes) -> bytes:
@@ -51,7 +63,7 @@ def bound_headers(raw: bytes) -> bytes:
 def parse_message(raw: bytes) -> Message:
     """Parse bytes into a message; malformed input gives a best-effort message, not an error.
     Bounded: only the first MAX_PARSE_BYTES and a capped header block are parsed."""
-    raw = bound_headers(raw[:MAX_PARSE_BYTES])
+    raw = bound_multiparts(bound_headers(raw[:MAX_PARSE_BYTES]))
     try:
         return email.message_from_bytes(raw, policy=email.policy.default)
     except Exception:  # noqa: BLE001 - the stdlib parser has many failure modes on hostile input
@@ -156,6 +168,7 @@ def html_to_text(html: str) -> str:
         out.append("\n" if name in _BREAK_TAGS and (closing or name == "br") else " ")
     text = htmlmod.unescape("".join(out))
     text = re.sub(r"[ \t\r\f\v\u00a0]+", " ", text)
+    text = re.sub(r" ?\n ?", "\n", text)
     return re.sub(r"\n\s*\n+", "\n\n", text).strip()
 
 
