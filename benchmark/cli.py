@@ -236,7 +236,10 @@ def init(folder: Path, language: str, force: bool) -> None:
 @handle_errors
 def validate(folder: Path) -> None:
     """Check study.yaml and report every problem with its line."""
+    from .study import check_templates
+
     study = _load(folder)
+    check_templates(study)
     n = sum(len(c.channels) for c in study.companies)
     click.echo(f"{study.file}: OK ({len(study.companies)} companies, {n} channel addresses, "
                f"{len(study.scenarios)} scenarios, {len(study.personas)} personas)")

@@ -511,3 +511,15 @@ def channel_names_for(study: Study, company: Company, scenario: Scenario) -> lis
     if scenario.channels is not None:
         names = [n for n in names if n in scenario.channels]
     return [n for n in names if n in registry() and get_channel(n)]
+
+
+def check_templates(study: Study) -> None:
+    """Render every scenario's subject and body once per company (first persona): a template
+    that fails or runs away is reported by ``validate`` rather than in the middle of a run."""
+    persona = study.personas[0]
+    for scenario in study.scenarios:
+        for company in study.companies:
+            if not channel_names_for(study, company, scenario):
+                continue
+            study.render(scenario.subject, persona, company, scenario)
+            study.render(scenario.body, persona, company, scenario)

@@ -216,6 +216,10 @@ CASES = [
          sub("{{ persona.name }}", "{% include '/etc/passwd' %}"), expect="template"),
     Case("jinja-zero-div", ["run", "--dry-run", "{d}"],
          sub("{{ persona.name }}", "{{ 1 // 0 }}"), expect="template"),
+    Case("jinja-range-validate", ["validate", "{d}"],
+         sub("{{ persona.name }}", "{{ range(10**9)|list }}"), expect="template"),
+    Case("jinja-subject-validate", ["validate", "{d}"],
+         sub("{{ company.name }}", "{{ company.nothing }}"), expect="template"),
     # -- secrets and .env
     Case("env-not-utf8", ["validate", "{d}"], prepare=write(".env", b"SMTP_PASSWORD=\xff\xfe\n"),
          expect="UTF-8"),
