@@ -6,13 +6,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import sqlite3
 import sys
-import tempfile
-import traceback
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -109,7 +105,9 @@ def _other_error(exc: Exception, kwargs: dict[str, Any], command: str) -> None:
         _fail(f"report template error: {where}{exc.message or exc} (check the templates given "
               "with --templates)", 2)
     else:
-        log = _write_crash_log(_folder_of(kwargs), command)
+        from .crashlog import write_crash_log
+
+        log = write_crash_log(_folder_of(kwargs), command, _redact)
         _fail(f"unexpected error ({type(exc).__name__}: {_redact(str(exc))[:200]}); "
               f"the full trace is in {log}. Please report it with that file.", 1)
 
@@ -125,30 +123,6 @@ def _folder_of(kwargs: dict[str, Any]) -> Path:
         if isinstance(value, Path):
             return value if value.is_dir() or value.suffix == "" else value.parent
     return Path(".")
-
-
-def _write_crash_log(folder: Path, command: str) -> str:
-    """Write the current exception's trace (secrets masked) to a log file; return its path.
-    In the study folder's logs/ if there is a study there, else in the user's cache."""
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    name = f"crash-{stamp}-{os.getpid()}.log"
-    text = (f"servicebench {__version__} {command} at {stamp} UTC\n"
-            f"argv: {_redact(' '.join(sys.argv))}\n\n{_redact(traceback.format_exc())}")
-    places = []
-    if (folder / "study.yaml").is_file():
-        places.append(folder / "logs")
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    places += [Path(cache) / "servicebench" / "logs",
-               Path(tempfile.gettempdir()) / f"servicebench-{os.getuid()}"]
-    for place in places:
-        try:
-            place.mkdir(parents=True, exist_ok=True)
-            (place / name).write_text(text, encoding="utf-8")
-            return str(place / name)
-        except OSError:
-            continue
-    sys.stderr.write(text)
-    return "(standard error above: no folder could be written)"
 
 
 def _locked(study: Any, command: str, wait: float) -> Any:
