@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,8 +17,25 @@ import click
 from . import __version__
 from .clock import clock_from_env
 from .errors import ServicebenchError, StudyError
+from .terminal import clean
 
 F = TypeVar("F", bound=Callable[..., Any])
+SQLITE_ID = click.IntRange(1, 2**63 - 1)  # ids as SQLite can hold them
+PORT = click.IntRange(0, 65535)
+
+
+class FiniteRange(click.FloatRange):
+    """A float range that also refuses NaN (which every comparison lets through)."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        rv = super().convert(value, param, ctx)
+        if rv != rv:
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return rv
+
+
+SPEED = FiniteRange(0.001, 1e7)
+_redact: Callable[[str], str] = str  # set once a study (and so its secrets) is loaded
 
 
 # -- shared options (decorator factories, as sqlite-utils' output_options) ---------------
@@ -36,20 +54,87 @@ def channel_option(fn: F) -> F:
                         help="Only these channels (repeatable).")(fn)
 
 
+def wait_option(fn: F) -> F:
+    from .lock import DEFAULT_WAIT
+
+    return click.option("--wait", "wait", type=FiniteRange(0, 86400), default=DEFAULT_WAIT,
+                        show_default=True, metavar="SECONDS",
+                        help="If another servicebench process is working on the study, wait "
+                             "this long for it (0: give up at once).")(fn)
+
+
 def handle_errors(fn: F) -> F:
+    """The one error boundary: every failure becomes a clear message and an exit code; an
+    unexpected exception prints one line and where its full trace was written."""
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except (click.exceptions.ClickException, click.exceptions.Abort,
+                click.exceptions.Exit, SystemExit):
+            raise
         except ServicebenchError as exc:
-            click.secho(f"Error: {exc}", fg="red", err=True)
-            sys.exit(exc.exit_code)
+            _fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted. Stored data is safe; run the command again to go on.",
                        err=True)
             sys.exit(130)
+        except sqlite3.Error as exc:
+            from .store import db_error_message
+
+            _fail(db_error_message(_folder_of(kwargs) / "study.db", exc), 1)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{exc.strerror or exc}", 1)
+        except RecursionError:
+            _fail("the input is nested too deeply to be processed", 2)
+        except Exception as exc:  # noqa: BLE001 - the boundary: never a raw traceback
+            _other_error(exc, kwargs, fn.__name__)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _other_error(exc: Exception, kwargs: dict[str, Any], command: str) -> None:
+    from jinja2 import TemplateError, TemplateSyntaxError
+
+    if isinstance(exc, TemplateError):
+        where = ""
+        if isinstance(exc, TemplateSyntaxError):
+            where = f"{exc.filename or exc.name or 'template'}:{exc.lineno}: "
+        _fail(f"report template error: {where}{exc.message or exc} (check the templates given "
+              "with --templates)", 2)
+    else:
+        from .crashlog import write_crash_log
+
+        log = write_crash_log(_folder_of(kwargs), command, _redact)
+        _fail(f"unexpected error ({type(exc).__name__}: {_redact(str(exc))[:200]}); "
+              f"the full trace is in {log}. Please report it with that file.", 1)
+
+
+def _fail(message: str, code: int) -> None:
+    click.secho(f"Error: {_redact(message)}", fg="red", err=True)
+    sys.exit(code)
+
+
+def _folder_of(kwargs: dict[str, Any]) -> Path:
+    for key in ("folder", "study_folder"):
+        value = kwargs.get(key)
+        if isinstance(value, Path):
+            return value if value.is_dir() or value.suffix == "" else value.parent
+    return Path(".")
+
+
+def _locked(study: Any, command: str, wait: float) -> Any:
+    """Hold the study's lock (see servicebench.lock) for the rest of the command."""
+    from .lock import StudyLock
+
+    lock = StudyLock(study.folder, command, wait)
+    lock.acquire()
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(lock.release)
+    return lock
 
 
 def _load(folder: Path, require_secrets: bool = True) -> Any:
@@ -63,7 +148,11 @@ def _load(folder: Path, require_secrets: bool = True) -> Any:
 def _store(study: Any) -> Any:
     from .store import Store
 
-    return Store(study.folder)
+    store = Store(study.folder)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(store.close)
+    return store
 
 
 class _RedactingFilter(logging.Filter):
@@ -78,6 +167,8 @@ class _RedactingFilter(logging.Filter):
 
 
 def _setup_logging(redact: Callable[[str], str]) -> None:
+    global _redact
+    _redact = redact
     log = logging.getLogger("servicebench")
     if not log.handlers:
         handler = logging.StreamHandler()
@@ -119,7 +210,10 @@ def init(folder: Path, language: str, force: bool) -> None:
 @handle_errors
 def validate(folder: Path) -> None:
     """Check study.yaml and report every problem with its line."""
+    from .study import check_templates
+
     study = _load(folder)
+    check_templates(study)
     n = sum(len(c.channels) for c in study.companies)
     click.echo(f"{study.file}: OK ({len(study.companies)} companies, {n} channel addresses, "
                f"{len(study.scenarios)} scenarios, {len(study.personas)} personas)")
@@ -143,13 +237,20 @@ def schema() -> None:
 @click.option("--poll", default="5m", show_default=True,
               help="With --watch: how often to collect (e.g. 30s, 5m).")
 @channel_option
+@wait_option
 @handle_errors
-def run(folder: Path, dry_run: bool, watch: bool, poll: str, channels: tuple[str, ...]) -> None:
+def run(folder: Path, dry_run: bool, watch: bool, poll: str, channels: tuple[str, ...],
+        wait: float) -> None:
     """Send every due probe, then collect replies."""
     from . import runner
     from .study import parse_duration
 
+    try:
+        poll_every = parse_duration(poll)
+    except ValueError as exc:
+        raise StudyError(f"--poll: {exc}") from None
     study = _load(folder)
+    _locked(study, "run", wait)
     store = _store(study)
     clock = clock_from_env()
     if dry_run:
@@ -162,7 +263,7 @@ def run(folder: Path, dry_run: bool, watch: bool, poll: str, channels: tuple[str
     if watch:
         with runner.stop_on_signals() as stop:
             summary = runner.watch(study, store, clock, progress=_echo_progress,
-                                   poll=parse_duration(poll), only=only, stop=stop)
+                                   poll=poll_every, only=only, stop=stop)
     else:
         summary = runner.run(study, store, clock, progress=_echo_progress, only=only)
     for name, why in summary.skipped_channels.items():
@@ -177,12 +278,14 @@ def run(folder: Path, dry_run: bool, watch: bool, poll: str, channels: tuple[str
 @cli.command()
 @study_argument
 @channel_option
+@wait_option
 @handle_errors
-def collect(folder: Path, channels: tuple[str, ...]) -> None:
+def collect(folder: Path, channels: tuple[str, ...], wait: float) -> None:
     """Fetch new replies, store them raw, match and classify them."""
     from .runner import Runner, RunSummary
 
     study = _load(folder)
+    _locked(study, "collect", wait)
     store = _store(study)
     summary = RunSummary()
     with Runner(study, store, clock_from_env(), _echo_progress, list(channels) or None) as r:
@@ -224,15 +327,18 @@ def _table(rows: list[dict[str, Any]], cols: list[str]) -> None:
 @click.option("--unmatched", is_flag=True, help="Only messages that match no probe.")
 @click.option("--uncertain", is_flag=True,
               help="Only messages whose classification was a close call (see: review).")
+@click.option("--problems", is_flag=True,
+              help="Only messages that could not be processed (stored, but not classified).")
 @json_option
 @handle_errors
-def inbox(folder: Path, unmatched: bool, uncertain: bool, as_json: bool) -> None:
+def inbox(folder: Path, unmatched: bool, uncertain: bool, problems: bool,
+          as_json: bool) -> None:
     """List received messages with their probe, kind and reasons."""
     from .rating.overrides import effective_messages, is_uncertain
 
     study = _load(folder, require_secrets=False)
     store = _store(study)
-    rows = effective_messages(store, store.messages(unmatched=unmatched))
+    rows = effective_messages(store, store.messages(unmatched=unmatched, problems=problems))
     for r in rows:
         r["uncertain"] = is_uncertain(r)
     if uncertain:
@@ -240,61 +346,70 @@ def inbox(folder: Path, unmatched: bool, uncertain: bool, as_json: bool) -> None
     if as_json:
         for r in rows:
             r.pop("text", None)
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=True))
         return
     if not rows:
         click.echo("No uncertain messages." if uncertain else
+                   "No problem messages." if problems else
                    "No unmatched messages." if unmatched else "No messages.")
         return
     for r in rows:
         probe = f"probe {r['probe_id']} ({r['match_method']})" if r["probe_id"] else "unmatched"
-        spam = f"  [found in spam: {r['folder']}]" if r.get("in_spam") else ""
+        spam = f"  [found in spam: {clean(r['folder'])}]" if r.get("in_spam") else ""
         mark = "  [uncertain]" if r["uncertain"] else ""
-        by = f"  [set by {r['decided_by']}; classifier: {r['auto_kind']}]" if r[
-            "decided_by"] else ""
+        by = (f"  [set by {clean(r['decided_by'])}; classifier: {r['auto_kind']}]"
+              if r["decided_by"] else "")
         click.echo(f"#{r['id']}  {r['received_at']}  {r['kind'] or '-':<10} {probe}{spam}{mark}"
                    f"{by}")
-        click.echo(f"     from {r['sender']}: {r['subject']}")
-        click.echo(f"     evidence: {r['evidence']}")
-    if unmatched:
+        click.echo(f"     from {clean(r['sender'], 200)}: {clean(r['subject'], 300)}")
+        if r.get("problem"):
+            click.echo(f"     problem: {clean(r['problem'], 300)}")
+        click.echo(f"     evidence: {clean(r['evidence'])}")
+    if unmatched or problems:
         click.echo("Assign one by hand with: servicebench assign MESSAGE PROBE")
     if uncertain:
         click.echo("Decide them with: servicebench review (or: reclassify MESSAGE --as KIND)")
 
 
 @cli.command()
-@click.argument("message_id", type=int)
-@click.argument("probe_id", type=int, required=False)
+@click.argument("message_id", type=SQLITE_ID)
+@click.argument("probe_id", type=SQLITE_ID, required=False)
 @click.option("--folder", type=click.Path(path_type=Path), default=".", show_default=True,
               help="The study folder.")
 @click.option("--unassign", is_flag=True, help="Detach the message from its probe.")
+@wait_option
 @handle_errors
-def assign(message_id: int, probe_id: int | None, folder: Path, unassign: bool) -> None:
+def assign(message_id: int, probe_id: int | None, folder: Path, unassign: bool,
+           wait: float) -> None:
     """Assign a received message to a probe by hand (see: inbox --unmatched)."""
     study = _load(folder, require_secrets=False)
     if probe_id is None and not unassign:
         raise StudyError("name the probe to assign to, or use --unassign")
+    _locked(study, "assign", wait)
     _store(study).assign_message(message_id, None if unassign else probe_id)
     what = "unassigned" if unassign else f"assigned to probe {probe_id}"
     click.echo(f"Message {message_id} {what}.")
 
 
 @cli.command()
-@click.argument("probe_id", type=int)
+@click.argument("probe_id", type=SQLITE_ID)
 @click.option("--folder", type=click.Path(path_type=Path), default=".", show_default=True,
               help="The study folder.")
 @click.option("--sent", "decision", flag_value="sent", help="The probe did go out.")
 @click.option("--not-sent", "decision", flag_value="not-sent",
               help="The probe did not go out; it will be sent on the next run.")
 @click.option("--sent-at", help="With --sent: when it was accepted (ISO date-time).")
+@wait_option
 @handle_errors
-def resolve(probe_id: int, folder: Path, decision: str | None, sent_at: str | None) -> None:
+def resolve(probe_id: int, folder: Path, decision: str | None, sent_at: str | None,
+            wait: float) -> None:
     """Decide by hand the outcome of a probe whose sending was interrupted."""
     from .resolve import resolve_probe
 
     study = _load(folder, require_secrets=False)
     if decision is None:
         raise StudyError("say --sent (with --sent-at) or --not-sent")
+    _locked(study, "resolve", wait)
     click.echo(resolve_probe(study, _store(study), clock_from_env(), probe_id, decision,
                              sent_at))
 
@@ -313,9 +428,9 @@ def classify(files: tuple[Path, ...], as_json: bool) -> None:
         c = classify_file(f)
         results.append({"file": str(f), **c.to_dict()})
         if not as_json:
-            click.echo(f"{f}: {c.kind} ({c.subkind})")
+            click.echo(f"{clean(f)}: {c.kind} ({c.subkind})")
             for r in c.reasons:
-                click.echo(f"  - {r}")
+                click.echo(f"  - {clean(r)}")
     if as_json:
         click.echo(json.dumps(results if len(results) > 1 else results[0], indent=2,
                               ensure_ascii=False))
@@ -535,7 +650,7 @@ def export(folder: Path, fmt: str, out: Path | None) -> None:
 @click.option("--scenario", help="Scenario id (with --study; default: the first).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=".",
               show_default=True, help="Where to write the screenshot and mapping.")
-@click.option("--timeout", type=float, default=45.0, show_default=True,
+@click.option("--timeout", type=FiniteRange(0.1, 3600), default=45.0, show_default=True,
               help="Seconds to wait for the page.")
 @json_option
 @handle_errors
@@ -569,24 +684,28 @@ def probe_form(url: str, study_folder: Path | None, persona: str | None, scenari
 @click.option("--ended-at", help="When the contact ended (date-time or 14:05).")
 @click.option("--outcome", type=click.Choice(["answered", "gave_up", "no_connection"]),
               help="How it ended.")
-@click.option("--attempts", type=int, default=1, show_default=True, help="Tries it took.")
-@click.option("--gave-up-after", type=float, help="With gave_up: minutes waited.")
+@click.option("--attempts", type=click.IntRange(1, 10_000), default=1, show_default=True,
+              help="Tries it took.")
+@click.option("--gave-up-after", type=FiniteRange(0, 100_000),
+              help="With gave_up: minutes waited.")
 @click.option("--checklist", multiple=True, help="A fact id the person answered (repeatable).")
 @click.option("--notes", default="", help="Free text.")
 @click.option("--replace", is_flag=True, help="Replace an earlier log of this probe.")
 @click.option("--import", "import_csv", type=click.Path(exists=True, dir_okay=False,
               path_type=Path), help="Import contacts from a CSV file instead.")
+@wait_option
 @handle_errors
 def log_cmd(folder: Path, probe_ref: str | None, started_at: str | None, menu_at: str | None,
             person_at: str | None, ended_at: str | None, outcome: str | None, attempts: int,
             gave_up_after: float | None, checklist: tuple[str, ...], notes: str,
-            replace: bool, import_csv: Path | None) -> None:
+            replace: bool, import_csv: Path | None, wait: float) -> None:
     """Record a manual contact (phone, chat, visit): asks for what is not given as options."""
     from servicebench.probes import manual
 
     from .runner import plan
 
     study = _load(folder, require_secrets=False)
+    _locked(study, "log", wait)
     store = _store(study)
     clock = clock_from_env()
     plan(study, store, clock.now())
@@ -645,8 +764,10 @@ def _manual_probe(store: Any, ref: str | None) -> int:
             raise StudyError("this study plans no manual contacts (phone, chat, visit)")
         for r in manual_rows:
             click.echo(f"  {r['id']:>4}  {r['state']:<8} {r['key']}  → {r['target']}")
-        ref = str(click.prompt("probe id", type=int))
+        ref = str(click.prompt("probe id", type=SQLITE_ID))
     if ref.isdigit():
+        if not 0 < int(ref) < 2**63:
+            raise StudyError(f"no probe {ref}; see: servicebench status")
         return int(ref)
     found = store.one("SELECT id FROM probes WHERE key = ?", (ref,))
     if found is None:
@@ -659,11 +780,11 @@ def _manual_probe(store: Any, ref: str | None) -> int:
 @click.option("--folder", type=click.Path(file_okay=False, path_type=Path),
               default="sandbox-data", show_default=True,
               help="Where the sandbox writes ground_truth.csv.")
-@click.option("--smtp-port", type=int, default=2525, show_default=True, help="SMTP port.")
-@click.option("--imap-port", type=int, default=1143, show_default=True, help="IMAP port.")
-@click.option("--web-port", type=int, default=8025, show_default=True,
+@click.option("--smtp-port", type=PORT, default=2525, show_default=True, help="SMTP port.")
+@click.option("--imap-port", type=PORT, default=1143, show_default=True, help="IMAP port.")
+@click.option("--web-port", type=PORT, default=8025, show_default=True,
               help="Port of the contact-form web server.")
-@click.option("--speed", type=float, default=1.0, show_default=True,
+@click.option("--speed", type=SPEED, default=1.0, show_default=True,
               help="Clock factor: 1 = real time, 5040 = a week in two minutes.")
 @click.option("--language", type=click.Choice(["en", "de"]), default="en", show_default=True,
               help="Language the simulated companies answer in.")
@@ -679,7 +800,7 @@ def sandbox(folder: Path, smtp_port: int, imap_port: int, web_port: int, speed: 
 @cli.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="demo-output",
               show_default=True, help="Folder for the report, exports and ground truth.")
-@click.option("--speed", type=float, default=None,
+@click.option("--speed", type=SPEED, default=None,
               help="Clock factor (default: a 7-day window passes in about 75 seconds).")
 @click.option("--no-forms", is_flag=True,
               help="Leave out the web forms (no browser needed).")

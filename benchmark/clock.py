@@ -9,6 +9,7 @@ virtual start, real epoch at which it began, factor.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from datetime import UTC, datetime, timedelta
@@ -51,8 +52,9 @@ class AcceleratedClock:
     """Virtual time = ``start`` + (real time since ``epoch``) x ``factor``."""
 
     def __init__(self, start: datetime, factor: float, epoch: float | None = None) -> None:
-        if factor <= 0:
-            raise ServicebenchError("clock factor must be positive")
+        if not math.isfinite(factor) or factor <= 0 or factor > 1e9:
+            raise ServicebenchError(f"clock factor {factor!r} must be a positive finite number "
+                                    "(at most 1e9)")
         self.start = start.astimezone(UTC)
         self.factor = float(factor)
         self.epoch = time.time() if epoch is None else epoch
@@ -74,8 +76,11 @@ class AcceleratedClock:
         try:
             start_s, rest = spec.rsplit("@", 1)
             epoch_s, factor_s = rest.split("x", 1)
-            return cls(datetime.fromisoformat(start_s), float(factor_s), float(epoch_s))
-        except ValueError as exc:
+            epoch = float(epoch_s)
+            if not math.isfinite(epoch):
+                raise ValueError(epoch_s)
+            return cls(datetime.fromisoformat(start_s), float(factor_s), epoch)
+        except (ValueError, OverflowError) as exc:
             raise ServicebenchError(
                 f"{CLOCK_ENV}={spec!r} is not a clock spec (START@EPOCHxFACTOR)"
             ) from exc
@@ -101,3 +106,18 @@ def parse_utc(value: str | None) -> datetime | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
+
+
+MIN_YEAR, MAX_YEAR = 1970, 2200  # dates outside this range are typing errors
+
+
+def check_date(dt: datetime, what: str) -> datetime:
+    """``dt`` if it lies in a sane range (and converts to UTC), else ValueError naming ``what``.
+    Year 9999 plus a window would overflow Python's datetime."""
+    try:
+        utc = dt.astimezone(UTC) if dt.tzinfo else dt
+    except (OverflowError, ValueError):
+        raise ValueError(f"{what}: {dt.isoformat()} is out of range") from None
+    if not MIN_YEAR <= utc.year <= MAX_YEAR:
+        raise ValueError(f"{what}: the year {utc.year} is outside {MIN_YEAR}-{MAX_YEAR}")
+    return dt

@@ -15,7 +15,8 @@ def dry_run(study: Study, store: Store, clock: Clock, echo: Callable[[str], None
             only: list[str] | None = None) -> int:
     """Preview every probe that is still to be sent. Writes no probe state (the plan is
     kept in memory only: planning is repeated on the real run)."""
-    store.db.execute("SAVEPOINT dry_run")
+    outer = store.db.in_transaction
+    store.db.execute("SAVEPOINT dry_run" if outer else "BEGIN")
     try:
         plan(study, store, clock.now())
         with Runner(study, store, clock, None, only) as runner:
@@ -39,6 +40,9 @@ def dry_run(study: Study, store: Store, clock: Clock, echo: Callable[[str], None
                 echo("")
             echo(f"Dry run: {len(rows)} probe(s) would be sent. Nothing was sent.")
             return len(rows)
-    finally:
-        store.db.execute("ROLLBACK TO dry_run")
-        store.db.execute("RELEASE dry_run")
+    finally:  # a plain ROLLBACK leaves the file untouched (RELEASE would commit a header)
+        if outer:
+            store.db.execute("ROLLBACK TO dry_run")
+            store.db.execute("RELEASE dry_run")
+        else:
+            store.db.execute("ROLLBACK")

@@ -11,6 +11,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from .budget import BudgetExceeded, time_budget
 from .clock import parse_utc, utc_iso
 from .mailparse import body_text, date_header, header, parse_message, received_dates
 from .matching import ProbeIndex
@@ -20,6 +21,7 @@ from .study import Study
 #: stored among a message's reasons when the classifier's call was close (read by
 #: servicebench.rating.overrides.is_uncertain until messages.uncertain exists)
 UNCERTAIN_REASON = "uncertain: automated and human evidence are close; worth a look"
+MESSAGE_BUDGET_SECONDS = 5.0  # parse + match + classify of one message, at most
 
 
 def message_time(internaldate: datetime | None, msg: Any) -> tuple[datetime | None, str]:
@@ -45,6 +47,23 @@ def ingest_email(study: Study, store: Store, index: ProbeIndex, raw: bytes, *, s
     if store.has_message("email", source, external_id):
         return None
     ev = store.write_evidence(f"inbox/{evidence_name}", raw)
+    base = {"channel": "email", "source": source, "external_id": external_id,
+            "evidence": ev.path, "fetched_at": utc_iso(now),
+            "folder": folder, "in_spam": int(bool(in_spam))}
+    try:
+        with time_budget(MESSAGE_BUDGET_SECONDS, "processing the message"):
+            row = {**base, **_process(study, store, index, raw, internaldate)}
+    except (BudgetExceeded, Exception) as exc:  # noqa: BLE001 - one message never stops the rest
+        row = {**base, **_fallback(raw, internaldate), "kind": None,
+               "reasons": [f"not processed: {type(exc).__name__}: {exc}"[:500]],
+               "problem": f"{type(exc).__name__}: {exc}"[:500]}
+    store.insert_message(row)
+    return row
+
+
+def _process(study: Study, store: Store, index: ProbeIndex, raw: bytes,
+             internaldate: datetime | None) -> dict[str, Any]:
+    """Parse, match and classify one message (the part that hostile input could slow)."""
     msg = parse_message(raw)
     probe_id, rule, note = index.match(msg, raw)
     probe_text, persona_name, sent_at = None, None, None
@@ -69,15 +88,28 @@ def ingest_email(study: Study, store: Store, index: ProbeIndex, raw: bytes, *, s
     if cls.uncertain:
         reasons.append(UNCERTAIN_REASON)
     reasons.append(f"match: {rule or 'none'} ({note})")
-    row = {
-        "channel": "email", "source": source, "external_id": external_id,
+    return {
         "message_id": header(msg, "Message-ID")[:500] or None,
         "probe_id": probe_id, "match_method": rule,
         "received_at": utc_iso(when) if when else None, "time_source": time_source,
         "sender": header(msg, "From")[:500], "subject": header(msg, "Subject")[:500],
         "text": body_text(msg)[:100_000], "kind": cls.kind, "reasons": reasons,
-        "evidence": ev.path, "fetched_at": utc_iso(now),
-        "folder": folder, "in_spam": int(bool(in_spam)),
     }
-    store.insert_message(row)
-    return row
+
+
+def _fallback(raw: bytes, internaldate: datetime | None) -> dict[str, Any]:
+    """What can be said of a message that could not be processed: its server time and the
+    raw From/Subject lines (no MIME decoding), so that it can be listed and assigned."""
+    head = raw[:64_000].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    fields: dict[str, str] = {}
+    for line in head.splitlines()[:400]:
+        name, sep, value = line.partition(b":")
+        key = name.strip().lower().decode("latin-1")
+        if sep and key in ("from", "subject", "message-id") and key not in fields:
+            fields[key] = value.strip().decode("utf-8", "replace")[:500]
+    return {"message_id": fields.get("message-id") or None, "probe_id": None,
+            "match_method": None,
+            "received_at": utc_iso(internaldate) if internaldate else None,
+            "time_source": "imap-internaldate" if internaldate else "none",
+            "sender": fields.get("from", ""), "subject": fields.get("subject", ""),
+            "text": ""}

@@ -11,8 +11,22 @@ from collections.abc import Callable
 Migration = Callable[[sqlite3.Connection], None]
 
 
+def run_script(db: sqlite3.Connection, script: str) -> None:
+    """Execute SQL statements one by one. ``executescript`` would COMMIT first, breaking the
+    one-transaction-per-migration rule."""
+    stmt = ""
+    for line in script.splitlines(keepends=True):
+        stmt += line
+        if sqlite3.complete_statement(stmt):
+            db.execute(stmt)
+            stmt = ""
+    if stmt.strip():
+        db.execute(stmt)
+
+
 def m001_initial(db: sqlite3.Connection) -> None:
-    db.executescript(
+    run_script(
+        db,
         """
         CREATE TABLE probes (
             id INTEGER PRIMARY KEY,
@@ -89,6 +103,12 @@ def m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
+def m002_message_problems(db: sqlite3.Connection) -> None:
+    # a message that could not be fully processed: stored, marked with why, listed by
+    # `servicebench inbox --problems`
+    db.execute("ALTER TABLE messages ADD COLUMN problem TEXT")
+
+
 def m009_message_folder(db: sqlite3.Connection) -> None:
     """The IMAP folder a reply was found in, and whether that folder is the spam folder."""
     db.execute("ALTER TABLE messages ADD COLUMN folder TEXT")
@@ -102,7 +122,8 @@ def m005_quality_and_review(db: sqlite3.Connection) -> None:
     and the automatic answer-quality checks (issue 11). Decisions are keyed by a stable
     message key (RFC Message-ID, else channel|source|external id) so they survive
     re-collection, when a message may be stored again under a new row id."""
-    db.executescript(
+    run_script(
+        db,
         """
         CREATE TABLE kind_decisions (
             id INTEGER PRIMARY KEY,
@@ -185,26 +206,55 @@ def m005_quality_and_review(db: sqlite3.Connection) -> None:
 
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", m001_initial),
+    (2, "message-problems", m002_message_problems),
     (5, "quality-and-review", m005_quality_and_review),
     (9, "message folder and spam mark", m009_message_folder),
 ]
 
+KNOWN = frozenset(number for number, _, _ in MIGRATIONS)
+
+
+class NewerSchema(Exception):
+    """The database carries migrations this version does not know."""
+
+    def __init__(self, unknown: list[int]) -> None:
+        self.unknown = unknown
+        super().__init__(f"unknown migrations {unknown}")
+
+
+def pending(db: sqlite3.Connection) -> list[int]:
+    """Numbers of migrations not yet applied (read only). Raises NewerSchema."""
+    has = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'"
+                     ).fetchone()
+    done = {row[0] for row in db.execute("SELECT number FROM _migrations")} if has else set()
+    unknown = sorted(done - KNOWN)
+    if unknown:
+        raise NewerSchema(unknown)
+    return [n for n, _, _ in MIGRATIONS if n not in done]
+
 
 def apply_migrations(db: sqlite3.Connection) -> list[int]:
-    """Apply every migration not yet recorded; return the numbers applied."""
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS _migrations "
-        "(number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
-    done = {row[0] for row in db.execute("SELECT number FROM _migrations")}
-    applied = []
-    for number, name, fn in MIGRATIONS:
-        if number in done:
-            continue
-        with db:
+    """Apply every migration not yet recorded, all in ONE transaction taken with
+    ``BEGIN IMMEDIATE`` (so two processes opening a fresh study never both create tables);
+    return the numbers applied. ``db`` must be in autocommit mode (isolation_level=None)."""
+    if not pending(db):
+        return []
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations "
+            "(number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        todo = pending(db)  # again, under the write lock: another process may have done it
+        for number, name, fn in MIGRATIONS:
+            if number not in todo:
+                continue
             fn(db)
             db.execute(
                 "INSERT INTO _migrations VALUES (?, ?, datetime('now'))", (number, name)
             )
-        applied.append(number)
-    return applied
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return todo

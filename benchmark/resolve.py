@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .clock import Clock, utc_iso
+from .clock import Clock, check_date, utc_iso
 from .errors import StoreError, StudyError
 from .store import Store
 from .study import Study
@@ -29,6 +29,10 @@ def resolve_probe(study: Study, store: Store, clock: Clock, probe_id: int, decis
         raise StudyError(f"--sent-at {sent_at!r} is not an ISO date-time") from exc
     if when.tzinfo is None:
         when = when.replace(tzinfo=study.tz)
+    try:
+        check_date(when, "--sent-at")
+    except ValueError as exc:
+        raise StudyError(str(exc)) from None
     store.transition(probe_id, probe["state"], "sent", now, sent_at=utc_iso(when),
                      sent_time_source="resolved-by-hand", window_ends_at=utc_iso(
                          when + study.window), error=None)

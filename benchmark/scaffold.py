@@ -13,6 +13,9 @@ TEMPLATES = Path(__file__).parent / "init_template"
 def write_starter_study(folder: Path, language: str = "en", force: bool = False) -> Path:
     folder = Path(folder)
     target = folder / STUDY_FILE
+    if folder.exists() and not folder.is_dir():
+        raise StudyError(f"{folder} exists and is a file, not a folder; give a new folder name "
+                         "(init writes study.yaml and .env into it)")
     if target.exists() and not force:
         raise StudyError(f"{target} exists already; use --force to overwrite it")
     folder.mkdir(parents=True, exist_ok=True)
@@ -25,5 +28,5 @@ def write_starter_study(folder: Path, language: str = "en", force: bool = False)
                        encoding="utf-8")
     gitignore = folder / ".gitignore"
     if not gitignore.exists():
-        gitignore.write_text(".env\nstudy.db*\n", encoding="utf-8")
+        gitignore.write_text(".env\nstudy.db*\n.servicebench.lock\nlogs/\n", encoding="utf-8")
     return target

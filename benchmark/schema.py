@@ -7,10 +7,11 @@ from typing import Any
 from .channels import registry
 from .rating.rubric import RUBRIC_SCHEMA
 
-ID = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]*$",
+ID = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]*$", "maxLength": 64,
       "description": "lower-case letters, digits, - and _"}
-DURATION = {"oneOf": [{"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*[smhdw]\s*$"},
-                      {"type": "integer", "minimum": 1}],
+MAX_DURATION_SECONDS = 3660 * 86400  # ten years: longer is a typing error (and overflows dates)
+DURATION = {"oneOf": [{"type": "string", "pattern": r"^\s*\d{1,7}(\.\d{1,6})?\s*[smhdw]\s*$"},
+                      {"type": "integer", "minimum": 1, "maximum": MAX_DURATION_SECONDS}],
             "description": "a duration such as 90s, 30m, 48h, 7d, 2w (or seconds)"}
 EMAIL = {"type": "string", "format": "email"}
 

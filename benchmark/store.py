@@ -22,7 +22,7 @@ from typing import Any
 
 from .clock import utc_iso
 from .errors import StoreError
-from .migrations import apply_migrations
+from .migrations import NewerSchema, apply_migrations, pending
 
 PROBE_STATES = ("planned", "sending", "sent", "failed", "unknown", "blocked", "skipped")
 
@@ -33,21 +33,66 @@ class StoredEvidence:
     sha256: str
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024  # larger databases skip the page-level check
+BUSY_TIMEOUT_ENV = "SERVICEBENCH_DB_TIMEOUT"
+
+
 class Store:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, timeout: float | None = None) -> None:
         self.folder = Path(folder)
         self.db_path = self.folder / "study.db"
         self.evidence_dir = self.folder / "evidence"
+        if timeout is None:
+            try:
+                timeout = float(os.environ.get(BUSY_TIMEOUT_ENV) or 30)
+            except ValueError:
+                timeout = 30.0
+        _check_file(self.db_path)
         try:
-            self.db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+            self.db = sqlite3.connect(self.db_path, timeout=timeout, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self.db_path}: {exc}") from exc
         self._owner = threading.get_ident()
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        apply_migrations(self.db)
+        try:
+            self._check_schema()
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            apply_migrations(self.db)
+        except StoreError:
+            self.db.close()
+            raise
+        except NewerSchema as exc:
+            self.db.close()
+            raise StoreError(
+                f"{self.db_path} was written by a newer servicebench (it carries migrations "
+                f"{', '.join(map(str, exc.unknown))} that this version does not know). Upgrade "
+                "servicebench; the database was left untouched.") from None
+        except sqlite3.OperationalError as exc:
+            self.db.close()
+            raise StoreError(db_error_message(self.db_path, exc)) from None
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise StoreError(db_error_message(self.db_path, exc)) from None
+
+    def _check_schema(self) -> None:
+        """Refuse (before changing anything) a database that is not a servicebench study,
+        is damaged, or is newer than this version."""
+        tables = {r[0] for r in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and "_migrations" not in tables:
+            raise StoreError(f"{self.db_path} is an SQLite database but not a servicebench "
+                             f"study (it has tables {', '.join(sorted(tables)[:5])}); it was left "
+                             "untouched. Use another folder for the study.")
+        pending(self.db)
+        if tables and self.db_path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
+            bad = [r[0] for r in self.db.execute("PRAGMA quick_check(5)")]
+            if bad != ["ok"]:
+                raise StoreError(f"{self.db_path} is damaged ({'; '.join(bad)[:300]}). It was "
+                                 "left untouched; restore it from a backup (the raw evidence/ "
+                                 "files are intact).")
 
     def close(self) -> None:
         self.db.close()
@@ -174,7 +219,10 @@ class Store:
         cur = self.db.execute(f"INSERT OR IGNORE INTO messages ({cols}) VALUES ({vals})", row)
         return cur.lastrowid if cur.rowcount == 1 else None
 
-    def messages(self, probe_id: int | None = None, unmatched: bool = False) -> list[sqlite3.Row]:
+    def messages(self, probe_id: int | None = None, unmatched: bool = False,
+                 problems: bool = False) -> list[sqlite3.Row]:
+        if problems:
+            return self.query("SELECT * FROM messages WHERE problem IS NOT NULL ORDER BY id")
         if unmatched:
             return self.query("SELECT * FROM messages WHERE probe_id IS NULL ORDER BY id")
         if probe_id is not None:
@@ -215,6 +263,53 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _check_file(path: Path) -> None:
+    """Refuse a study.db that is not an SQLite file or is cut short, without touching it."""
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise StoreError(f"{path} is not a file; move it away so the study can use that name")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(100)
+        size = path.stat().st_size
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror}") from None
+    if size == 0:
+        return  # SQLite's own way of saying "new, empty database"
+    if not head.startswith(SQLITE_MAGIC):
+        raise StoreError(f"{path} is not a servicebench study database (not an SQLite file); "
+                         "it was left untouched. Move it away or use another folder.")
+    if len(head) < 100:
+        raise StoreError(f"{path} is truncated ({size} bytes); it was left untouched. Restore "
+                         "it from a backup.")
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(head[28:32], "big")
+    wal = path.with_name(path.name + "-wal")
+    wal_empty = not wal.exists() or wal.stat().st_size == 0
+    if wal_empty and pages and page_size and size < pages * page_size:
+        raise StoreError(f"{path} is truncated ({size} bytes of {pages * page_size}); it was "
+                         "left untouched. Restore it from a backup (the raw evidence/ files are "
+                         "intact).")
+
+
+def db_error_message(path: Path, exc: sqlite3.Error) -> str:
+    """A clear message for an SQLite error met while opening or using the study database."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return (f"{path} is locked by another program (not a servicebench command: those wait "
+                "for each other). Close it (e.g. an open sqlite3 shell or DB browser) and try "
+                "again.")
+    if "readonly" in text or "read-only" in text:
+        return f"{path} cannot be written ({text}); check the folder's permissions."
+    if isinstance(exc, sqlite3.OperationalError) and "disk" not in text and "malformed" not in \
+            text and "not a database" not in text:
+        return f"{path}: {text}"
+    return (f"{path} is damaged or not a servicebench study database ({text}). It was left "
+            "untouched; restore it from a backup (the raw evidence/ files are intact).")
 
 
 def _safe_relpath(relpath: str) -> str:

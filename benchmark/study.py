@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,8 +24,10 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from .channels import get_channel, registry
+from .clock import MAX_YEAR, check_date
 from .errors import Problem, StudyError
-from .schema import DURATION, study_schema
+from .schema import DURATION, MAX_DURATION_SECONDS, study_schema
+from .yamlload import load_yaml
 
 PATTERN_HINTS = {DURATION["oneOf"][0]["pattern"]: "a duration such as 90s, 30m, 48h or 7d"}
 
@@ -38,12 +41,19 @@ Path_ = tuple[str | int, ...]
 
 
 def parse_duration(value: Any) -> timedelta:
-    if isinstance(value, int | float):
-        return timedelta(seconds=value)
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", str(value))
-    if not m:
+    """A duration such as 90s, 30m, 48h, 7d, 2w (or seconds), at most ten years."""
+    if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a duration such as 30m, 48h or 7d")
-    return timedelta(seconds=float(m.group(1)) * DURATION_UNITS[m.group(2)])
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        m = re.fullmatch(r"\s*(\d{1,12}(?:\.\d{1,9})?)\s*([smhdw])\s*", str(value)[:100])
+        if not m:
+            raise ValueError(f"{str(value)[:40]!r} is not a duration such as 30m, 48h or 7d")
+        seconds = float(m.group(1)) * DURATION_UNITS[m.group(2)]
+    if not 0 <= seconds <= MAX_DURATION_SECONDS:  # also False for NaN
+        raise ValueError(f"{str(value)[:40]!r} is longer than ten years (or not a number)")
+    return timedelta(seconds=seconds)
 
 
 @dataclass
@@ -145,36 +155,95 @@ class Study:
 
     def render(self, template: str, persona: Persona, company: Company,
                scenario: Scenario) -> str:
-        env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                                   keep_trailing_newline=True)
+        """Render a scenario text in Jinja's sandbox, bounded in time and size."""
+        from .budget import BudgetExceeded, time_budget
+
+        where = f"{self.file}: scenario {scenario.id}"
         try:
-            return env.from_string(template).render(persona=persona, company=company,
-                                                    scenario=scenario)
+            with time_budget(RENDER_SECONDS, "rendering"):
+                out: list[str] = []
+                size = 0
+                for chunk in _template_env().from_string(template).generate(
+                        persona=persona, company=company, scenario=scenario):
+                    size += len(chunk)
+                    if size > MAX_RENDERED:
+                        raise OverflowError(f"the text grows beyond {MAX_RENDERED} characters")
+                    out.append(chunk)
+                return "".join(out)
         except TemplateError as exc:
-            raise StudyError(f"{self.file}: scenario {scenario.id}: template error: {exc}"
-                             " (available names: persona, company, scenario)") from exc
+            raise StudyError(f"{where}: template error: {exc}"
+                             " (available names: persona, company, scenario)") from None
+        except BudgetExceeded:
+            raise StudyError(f"{where}: the template takes longer than {RENDER_SECONDS:g} s to "
+                             "render (a huge loop?)") from None
+        except (OverflowError, MemoryError, RecursionError, ArithmeticError, TypeError,
+                ValueError, LookupError, AttributeError) as exc:
+            raise StudyError(f"{where}: the template cannot be rendered: "
+                             f"{type(exc).__name__}: {str(exc)[:200]}") from None
 
     def redact(self, text: str) -> str:
-        for s in sorted(self.secrets, key=len, reverse=True):
-            if len(s) >= 3:
+        return Study.redact_with(self.secrets)(text)
+
+    @staticmethod
+    def redact_with(secrets: set[str]) -> Callable[[str], str]:
+        ordered = [s for s in sorted(secrets, key=len, reverse=True) if len(s) >= 3]
+
+        def redact(text: str) -> str:
+            for s in ordered:
                 text = text.replace(s, "***")
-        return text
+            return text
+
+        return redact
 
 
-# -- YAML with line numbers ------------------------------------------------------------
-def _line_map(node: yaml.Node, path: Path_, out: dict[Path_, int]) -> None:
-    out.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            key = k.value
-            out[path + (key,)] = k.start_mark.line + 1
-            _line_map(v, path + (key,), out)
-            out[path + (key,)] = k.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, v in enumerate(node.value):
-            _line_map(v, path + (i,), out)
+def _read_env(path: Path) -> dict[str, str | None]:
+    """The variables of a ``.env`` file (none if there is no file)."""
+    if not path.exists():
+        return {}
+    try:
+        path.read_bytes().decode("utf-8")
+        return dict(dotenv_values(path, encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise StudyError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise StudyError(f"{path}: cannot read: {exc.strerror}") from None
 
 
+RENDER_SECONDS = 2.0
+MAX_RENDERED = 200_000  # characters of one rendered subject or body
+MAX_OPERAND = 100_000  # the largest string/list a template may build with * or **
+
+
+class _BoundedSandbox(SandboxedEnvironment):
+    """Jinja's sandbox (no attribute escapes, range() capped) plus caps on ``*`` and ``**``,
+    which could otherwise build gigabyte strings or astronomically large numbers."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            if isinstance(right, int | float) and abs(right) > 64:
+                raise OverflowError("exponent too large in template")
+            return left ** right
+        for seq, n in ((left, right), (right, left)):
+            if isinstance(seq, str | list | tuple) and isinstance(n, int) and \
+                    len(seq) * n > MAX_OPERAND:
+                raise OverflowError("the template builds a text or list that is too large")
+        return left * right
+
+
+_ENV: SandboxedEnvironment | None = None
+
+
+def _template_env() -> SandboxedEnvironment:
+    global _ENV
+    if _ENV is None:
+        _ENV = _BoundedSandbox(undefined=StrictUndefined, autoescape=False,
+                               keep_trailing_newline=True)
+    return _ENV
+
+
+# -- YAML with line numbers: see servicebench.yamlload ----------------------------------
 def _fmt_path(path: Path_) -> str:
     s = ""
     for p in path:
@@ -242,22 +311,26 @@ def load_study(folder: Path | str, environ: dict[str, str] | None = None,
     except (OSError, UnicodeDecodeError) as exc:
         raise StudyError(f"{file}: cannot read: {exc}") from exc
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loaded = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{file}:{mark.line + 1}" if mark else str(file)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise StudyError(f"{where}: not valid YAML: {problem}") from exc
+        raise StudyError(f"{where}: not valid YAML: {problem}") from None
+    except (RecursionError, MemoryError, OverflowError, ValueError) as exc:
+        raise StudyError(f"{file}: cannot be read as YAML: {type(exc).__name__}: "
+                         f"{str(exc)[:200]}") from None
+    data = loaded.data
     if not isinstance(data, dict):
         raise StudyError(f"{file}: expected a mapping with keys study, personas, scenarios, "
                          "companies (see: servicebench init)")
-    lines: dict[Path_, int] = {}
-    if node is not None:
-        _line_map(node, (), lines)
-    col = _Collector(file, lines)
+    col = _Collector(file, loaded.lines)
+    for path, line, first in loaded.duplicates:
+        col.problems.append(Problem(str(file), line, _fmt_path(path),
+                                    f"duplicate key (first at line {first}); YAML would keep "
+                                    "only the last one: merge them into one"))
 
-    env = dict(dotenv_values(folder / ".env")) if (folder / ".env").exists() else {}
+    env = _read_env(folder / ".env")
     env.update(os.environ if environ is None else environ)
     secrets: set[str] = set()
     resolved = _interpolate(data, (), env, col, secrets, require_secrets)
@@ -272,11 +345,28 @@ def load_study(folder: Path | str, environ: dict[str, str] | None = None,
         path, msg = _schema_message(err)
         col.add(path, msg)
     _semantic_checks(resolved, col)
+    masked = Study.redact_with(secrets)
+    for p in col.problems:  # e.g. an enum message quotes the (secret) value it refused
+        p.message = masked(p.message)
     if col.problems:
         col.problems.sort(key=lambda p: (p.line or 0, p.key))
         n = len(col.problems)
         raise StudyError(f"{file}: {n} problem{'s' if n > 1 else ''} found", col.problems)
-    return _build(folder, resolved, secrets)
+    study = _build(folder, resolved, secrets)
+    _check_timeline(study)
+    return study
+
+
+def _check_timeline(study: Study) -> None:
+    """The last probe's due time plus the window must be a representable, sane date."""
+    n = sum(len(c.channels) for c in study.companies) * len(study.scenarios) * len(
+        study.personas)
+    start = study.schedule_start or datetime.now(UTC)
+    try:
+        check_date(start + n * study.schedule_spacing + study.window, "schedule")
+    except (OverflowError, ValueError):
+        raise StudyError(f"{study.file}: the schedule runs past the year {MAX_YEAR} (start + "
+                         f"{n} probes x spacing + window); shorten spacing or window") from None
 
 
 def _interpolate(value: Any, path: Path_, env: dict[str, str | None], col: _Collector,
@@ -371,12 +461,21 @@ def _semantic_checks(data: dict[str, Any], col: _Collector) -> None:
                 col.add(("study", "timezone"), f"unknown time zone {tz!r}; use an IANA name "
                         "such as Europe/Berlin or UTC")
     sched = data.get("schedule")
+    for section, key in (("study", "window"), ("schedule", "spacing")):
+        block = data.get(section)
+        if isinstance(block, dict) and isinstance(block.get(key), str) and re.fullmatch(
+                DURATION["oneOf"][0]["pattern"], block[key]):
+            try:
+                parse_duration(block[key])
+            except ValueError as exc:
+                col.add((section, key), str(exc))
     if isinstance(sched, dict) and isinstance(sched.get("start"), str):
         try:
-            datetime.fromisoformat(sched["start"])
-        except ValueError:
-            col.add(("schedule", "start"), f"{sched['start']!r} is not an ISO date-time such "
-                    "as 2026-11-24T09:00:00+01:00")
+            check_date(datetime.fromisoformat(sched["start"]), "start")
+        except ValueError as exc:
+            msg = str(exc) if "year" in str(exc) or "range" in str(exc) else (
+                f"{sched['start']!r} is not an ISO date-time such as 2026-11-24T09:00:00+01:00")
+            col.add(("schedule", "start"), msg)
 
 
 def _rubric_checks(data: dict[str, Any], col: _Collector) -> None:
@@ -427,3 +526,15 @@ def channel_names_for(study: Study, company: Company, scenario: Scenario) -> lis
     if scenario.channels is not None:
         names = [n for n in names if n in scenario.channels]
     return [n for n in names if n in registry() and get_channel(n)]
+
+
+def check_templates(study: Study) -> None:
+    """Render every scenario's subject and body once per company (first persona): a template
+    that fails or runs away is reported by ``validate`` rather than in the middle of a run."""
+    persona = study.personas[0]
+    for scenario in study.scenarios:
+        for company in study.companies:
+            if not channel_names_for(study, company, scenario):
+                continue
+            study.render(scenario.subject, persona, company, scenario)
+            study.render(scenario.body, persona, company, scenario)

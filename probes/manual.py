@@ -71,7 +71,7 @@ OUTCOMES = ("answered", "gave_up", "no_connection")
 DEFAULT_ABANDON = {"phone": timedelta(minutes=60), "chat": timedelta(minutes=15),
                    "visit": timedelta(minutes=30)}
 TIME_SOURCE = "tester-log"
-DURATION = {"oneOf": [{"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*[smhdw]\s*$"},
+DURATION = {"oneOf": [{"type": "string", "pattern": r"^\s*\d{1,7}(\.\d{1,6})?\s*[smhdw]\s*$"},
                       {"type": "integer", "minimum": 1}],
             "description": "a duration such as 15m, 60m, 2h (or seconds)"}
 MANUAL_SCHEMA: dict[str, Any] = {
@@ -394,14 +394,17 @@ def _parse_dt(study: Study, value: str, day_of: datetime | None, column: str) ->
     except ValueError:
         raise ValueError(f"{column}: {value!r} is not a date-time such as "
                          "2026-11-24T14:05 or a time such as 14:05") from None
-    return dt.replace(tzinfo=study.tz) if dt.tzinfo is None else dt
+    from servicebench.clock import check_date
+
+    return check_date(dt.replace(tzinfo=study.tz) if dt.tzinfo is None else dt, column)
 
 
 def _find_probe(store: Store, rec: dict[str, str]) -> int:
     ref = (rec.get("probe") or "").strip()
     if ref:
         if ref.isdigit():
-            row = store.one("SELECT id FROM probes WHERE id = ?", (int(ref),))
+            row = store.one("SELECT id FROM probes WHERE id = ?", (int(ref),)) if int(
+                ref) < 2**63 else None
         else:
             row = store.one("SELECT id FROM probes WHERE key = ?", (ref,))
         if row is None:
