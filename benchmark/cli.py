@@ -445,14 +445,16 @@ KIND_CHOICES = ["human", "automated", "bounce", "unrelated"]
 @click.option("--all", "show_all", is_flag=True,
               help="Also messages a person has decided already.")
 @click.option("--by", help="Who decides (default: your user name).")
+@wait_option
 @handle_errors
-def review(folder: Path, show_all: bool, by: str | None) -> None:
+def review(folder: Path, show_all: bool, by: str | None, wait: float) -> None:
     """Walk through uncertain classifications and decide each: human, automated, bounce,
     unrelated, or skip."""
     from .metrics import message_reasons
     from .rating.overrides import decide, uncertain_messages
 
     study = _load(folder, require_secrets=False)
+    _locked(study, "review", wait)
     store = _store(study)
     todo = uncertain_messages(store, undecided_only=not show_all)
     if not todo:
@@ -492,19 +494,22 @@ def _printable(text: str) -> str:
 
 
 @cli.command()
-@click.argument("message_id", type=int)
+@click.argument("message_id", type=SQLITE_ID)
 @click.option("--as", "kind", type=click.Choice(KIND_CHOICES), required=True,
               help="The kind the message really is.")
 @click.option("--folder", type=click.Path(path_type=Path), default=".", show_default=True,
               help="The study folder.")
 @click.option("--by", help="Who decides (default: your user name).")
 @click.option("--note", default="", help="Why (kept with the decision).")
+@wait_option
 @handle_errors
-def reclassify(message_id: int, kind: str, folder: Path, by: str | None, note: str) -> None:
+def reclassify(message_id: int, kind: str, folder: Path, by: str | None, note: str,
+               wait: float) -> None:
     """Set a message's kind by hand; the decision overrides the classifier everywhere."""
     from .rating.overrides import decide
 
     study = _load(folder, require_secrets=False)
+    _locked(study, "reclassify", wait)
     m = decide(_store(study), message_id, kind, clock_from_env().now(), by=by,
                source="reclassify", note=note)
     click.echo(f"Message {message_id}: {m['auto_kind']} -> {m['kind']} (by {m['decided_by']}).")
@@ -524,13 +529,15 @@ def rate() -> None:
 @click.option("--csv", "write_csv", is_flag=True, help="Also write each sheet as CSV.")
 @click.option("--hide-channel", is_flag=True, help="Leave out the channel column.")
 @click.option("--seed", help="Seed of the random row order (default: a new random one).")
+@wait_option
 @handle_errors
 def rate_export(folder: Path, raters: int, out: Path | None, write_csv: bool,
-                hide_channel: bool, seed: str | None) -> None:
+                hide_channel: bool, seed: str | None, wait: float) -> None:
     """Write one blinded rating sheet (XLSX) per rater."""
     from .rating.sheets import export_sheets
 
     study = _load(folder, require_secrets=False)
+    _locked(study, "rate export", wait)
     paths = export_sheets(study, _store(study), raters, out or study.folder / "rating",
                           clock_from_env().now(), write_csv=write_csv,
                           hide_channel=hide_channel, seed=seed)
@@ -545,12 +552,14 @@ def rate_export(folder: Path, raters: int, out: Path | None, write_csv: bool,
 @click.option("--rater", required=True, help="The rater's name (one name per sheet).")
 @click.option("--folder", type=click.Path(path_type=Path), default=".", show_default=True,
               help="The study folder.")
+@wait_option
 @handle_errors
-def rate_import(file: Path, rater: str, folder: Path) -> None:
+def rate_import(file: Path, rater: str, folder: Path, wait: float) -> None:
     """Import a filled rating sheet; nothing is imported if any cell is wrong."""
     from .rating.sheets import import_sheet
 
     study = _load(folder, require_secrets=False)
+    _locked(study, "rate import", wait)
     r = import_sheet(study, _store(study), file, rater, clock_from_env().now())
     what = "replaced the earlier import" if r["replaced"] else "imported"
     click.echo(f"Rater {r['rater']}: {r['items']} item(s), {r['values']} value(s) {what}.")
@@ -595,13 +604,15 @@ def rate_agreement(folder: Path, top: int, as_json: bool) -> None:
               help="The study folder.")
 @click.option("--by", help="Who decides (default: your user name).")
 @click.option("--note", default="", help="Why (kept with the decision).")
+@wait_option
 @handle_errors
 def rate_adjudicate(item: str, criterion: str, value: str, fact: str, folder: Path,
-                    by: str | None, note: str) -> None:
+                    by: str | None, note: str, wait: float) -> None:
     """Record the final value of a criterion for an item where raters disagree."""
     from .rating.agreement import adjudicate
 
     study = _load(folder, require_secrets=False)
+    _locked(study, "rate adjudicate", wait)
     r = adjudicate(study, _store(study), item, criterion, value, clock_from_env().now(),
                    fact=fact, by=by, note=note)
     fact_text = f" fact {fact}" if fact else ""
