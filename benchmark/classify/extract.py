@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from email.message import Message
 
-from .classify_evidence import Evidence
-from .mailparse import parse_message
+from ..mailparse import parse_message
+from .evidence import Evidence
 
 MAX_PART_BYTES = 2_000_000  # bytes decoded per text part
 MAX_HTML_CHARS = 400_000  # characters of HTML turned into text

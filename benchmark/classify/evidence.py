@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from . import classify_rules as R
+from . import rules as R
 
 Kind = Literal["automated", "human", "bounce", "unrelated"]
 KINDS: tuple[Kind, ...] = ("automated", "human", "bounce", "unrelated")

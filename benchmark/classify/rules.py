@@ -2,7 +2,7 @@
 
 Every rule is a regular expression with a weight, a category and a short human-readable label
 that ends up in the classification's reasons; the phrase rules are built from the lists in
-:mod:`servicebench.classify_phrases`. German patterns are written with umlauts and ``ß``;
+:mod:`servicebench.classify.phrases`. German patterns are written with umlauts and ``ß``;
 :func:`de` makes them also match the ``ae/oe/ue/ss`` spellings that plain-ASCII mail systems
 produce. All patterns are bounded (no nested unbounded repeats) so that hostile input cannot
 make matching slow.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .classify_phrases import (
+from .phrases import (
     ACK_DE,
     ACK_EN,
     AGENT_DE,

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import getaddresses
 
-from . import classify_rules as R
-from .classify_evidence import Evidence, match_rules, snippet
-from .classify_extract import MAX_TEXT_CHARS, MessageParts, content_type
-from .mailparse import header
+from ..mailparse import header
+from . import rules as R
+from .evidence import Evidence, match_rules, snippet
+from .extract import MAX_TEXT_CHARS, MessageParts, content_type
 
 PLATFORM_DISCOUNT = 0.2  # what a helpdesk's blanket automation headers still count
 

@@ -1,6 +1,6 @@
-"""The phrase lists behind :mod:`servicebench.classify_rules`, per kind and language.
+"""The phrase lists behind :mod:`servicebench.classify.rules`, per kind and language.
 
-Each list holds ``(regular expression, weight)`` pairs; :mod:`servicebench.classify_rules` turns
+Each list holds ``(regular expression, weight)`` pairs; :mod:`servicebench.classify.rules` turns
 them into rules with a category and a label (German lists also match the ``ae/oe/ue/ss``
 spellings). All patterns are bounded (no nested unbounded repeats) so that hostile input
 cannot make matching slow.

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import classify_rules as R
-from .classify_evidence import Evidence, match_rules, snippet
-from .mailparse import strip_quoted
+from ..mailparse import strip_quoted
+from . import rules as R
+from .evidence import Evidence, match_rules, snippet
 
 _ORIGINAL = re.compile(R.de(r"^[-_=* ]{0,12}(?:Original Message|Ursprüngliche Nachricht|"
                             r"Originalnachricht|Weitergeleitete Nachricht|Forwarded message|"

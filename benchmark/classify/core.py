@@ -20,10 +20,10 @@ Each piece of evidence adds a weight to one kind and a readable reason. Decision
 
 In helpdesk threads only the newest comment is read, and text that repeats the probe is
 ignored. This module weighs and decides; the parts live beside it: text extraction in
-:mod:`servicebench.classify_extract`, header, bounce and bulk-mail evidence in
-:mod:`servicebench.classify_headers`, text evidence in :mod:`servicebench.classify_content`, the
-evidence ledger in :mod:`servicebench.classify_evidence`, the rules in
-:mod:`servicebench.classify_rules` and :mod:`servicebench.classify_phrases`. Nothing named
+:mod:`servicebench.classify.extract`, header, bounce and bulk-mail evidence in
+:mod:`servicebench.classify.headers`, text evidence in :mod:`servicebench.classify.content`, the
+evidence ledger in :mod:`servicebench.classify.evidence`, the rules in
+:mod:`servicebench.classify.rules` and :mod:`servicebench.classify.phrases`. Nothing named
 in a message is ever fetched, and no input makes these functions raise (except
 :func:`classify_file` on a file that cannot be read); unreadable input is counted as
 automated and flagged.
@@ -35,8 +35,10 @@ import re
 from email.message import Message
 from pathlib import Path
 
-from . import classify_rules as R
-from .classify_content import (
+from ..errors import ClassifyError
+from ..mailparse import addresses
+from . import rules as R
+from .content import (
     ProbeContext,
     content_evidence,
     content_words,
@@ -49,7 +51,7 @@ from .classify_content import (
     probe_context,
     thread_split,
 )
-from .classify_evidence import (
+from .evidence import (
     KINDS,
     MAX_REASONS,
     Classification,
@@ -58,7 +60,7 @@ from .classify_evidence import (
     match_rules,
     snippet,
 )
-from .classify_extract import (
+from .extract import (
     MAX_HTML_CHARS,
     MAX_PART_BYTES,
     MAX_PARTS,
@@ -69,7 +71,7 @@ from .classify_extract import (
     parse_raw_message,
     tidy,
 )
-from .classify_headers import (
+from .headers import (
     PLATFORM_DISCOUNT,
     bounce_evidence,
     detect_platforms,
@@ -79,8 +81,6 @@ from .classify_headers import (
     header_value,
     newsletter_evidence,
 )
-from .errors import ClassifyError
-from .mailparse import addresses
 
 __all__ = [
     "KINDS", "MAX_HTML_CHARS", "MAX_PARTS", "MAX_PART_BYTES", "MAX_RAW_BYTES", "MAX_REASONS",
