@@ -66,6 +66,10 @@ def looks_like_junk(text: str) -> bool:
     tokens = text[:20_000].split()
     if len(tokens) < 8:
         return False
+    sample = "".join(tokens)[:5000]
+    wide = sum(1 for ch in sample if "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af")
+    if wide >= 0.3 * len(sample):  # Chinese, Japanese, Korean: words are not space-separated
+        return False
     wordlike = sum(1 for t in tokens if re.fullmatch(r"[(\"'„“]?[^\W\d_]{1,24}[-.,!?:;)\"'“”]{0,3}",
                                                       t))
     return wordlike / len(tokens) < 0.4
@@ -173,7 +177,8 @@ _GREETING = re.compile(
 )
 _DIRECT_ANSWER = re.compile(
     r"^(?:ja|nein|yes|no|genau|richtig|correct|absolutely|certainly|sure|leider nein|"
-    r"leider nicht|unfortunately not|selbstverständlich|natürlich|of course)\b[,!. ]",
+    r"leider nicht|unfortunately not|selbstverständlich|natürlich|of course|oui|non|si|sì|"
+    r"nee|jawohl|klar)(?:[,!. ]|$)",
     re.IGNORECASE,
 )
 
@@ -207,8 +212,9 @@ def _drop_echo(lines: list[str], ctx: ProbeContext) -> list[str]:
 
 
 def content_evidence(text: str, ev: Evidence, ctx: ProbeContext, *, social: bool = False,
-                     company: str = "") -> None:
-    """Phrase, signature, greeting and topic evidence from the new text of a message."""
+                     company: str = "") -> int:
+    """Phrase, signature, greeting and topic evidence from the new text of a message; returns
+    the number of words read."""
     lines = _drop_echo(text.splitlines(), ctx)
     own = "\n".join(lines)
     flat = " ".join(own.split())
@@ -222,10 +228,11 @@ def content_evidence(text: str, ev: Evidence, ctx: ProbeContext, *, social: bool
     kind, name = _signature(nonblank, ctx.persona, company)
     if kind == "person":
         weight = 1.5 if " " in name else 1.0
-        ev.add("human", weight, f"text: signed by a person '{snippet(name, 40)}'", "signature")
+        ev.add("human", weight, f"text: signed by a person '{snippet(name, 40)}'", "signature",
+               "text:signed-by-person")
     elif kind == "team":
         ev.add("automated", 0.4, f"text: signed by a team, not a person '{snippet(name, 40)}'",
-               "canned")
+               "canned", "text:signed-by-team")
 
     start = 0
     if nonblank:
@@ -234,28 +241,30 @@ def content_evidence(text: str, ev: Evidence, ctx: ProbeContext, *, social: bool
             start = 1
             greeted = name_tokens(g.group("name"))
             if ctx.persona and greeted & ctx.persona:
-                ev.add("human", 0.3, f"text: greets the persona by name '{snippet(nonblank[0])}'")
+                ev.add("human", 0.3, f"text: greets the persona by name '{snippet(nonblank[0])}'",
+                       feature="text:greets-persona")
     if len(nonblank) > start and _DIRECT_ANSWER.match(nonblank[start]):
         ev.add("human", 1.0, f"text: opens with a direct answer '{snippet(nonblank[start], 40)}'",
-               "answer")
+               "answer", "text:direct-answer")
 
     if ctx.probe_words:
         shared = sorted(ctx.probe_words & content_words(own, ctx.persona))
         if len(shared) >= 3:
             weight = 2.0 if len(shared) >= 6 else 1.0
             ev.add("human", weight, f"text: takes up {len(shared)} specifics of the inquiry "
-                   f"({', '.join(shared[:6])})", "answer")
+                   f"({', '.join(shared[:6])})", "answer", "text:specifics-of-inquiry")
 
     if social:
         if re.search(r"(?:^|\s)[\^/~*–—-]\s?(?:[A-Z]{2,3}|[A-ZÄÖÜ][a-zäöüß]{2,15})\s*$",
                      own.strip()):
-            ev.add("human", 1.0, "text: signed with an agent's initials or name", "signature")
+            ev.add("human", 1.0, "text: signed with an agent's initials or name", "signature",
+                   "text:signed-by-person")
 
     auto_content = ev.cat("ack", "ooo", "survey", "contact-form", "auto-notice", "dm-request")
-    if words >= 5:
-        ev.add("human", 0.5, "prior: a reply with text is taken as human unless evidence says not")
     if words >= 60 and auto_content < 1.0:
-        ev.add("human", 0.5, f"text: {words} words of free text without template phrases")
+        ev.add("human", 0.5, f"text: {words} words of free text without template phrases",
+               feature="text:free-text")
+    return words
 
 
 # -------------------------------------------------------------------- helpdesk threads

@@ -10,13 +10,14 @@ Evidence is collected from four sources and weighed, never taken alone:
   against first-person agent language, a signature with a person's name, and answers that
   take up the specifics of the inquiry.
 
-Each piece of evidence adds a weight to one kind and a readable reason. Decisions, in order:
-
-1. mail-system output (needs a DSN structure, a mailer-daemon sender, an NDR header or a bounce
-   subject, plus failure text): ``bounce``; a delay warning or delivery report is ``automated``;
-2. bulk mail (List-* / mass-mailer headers plus newsletter or promotional text) that does not
-   reply to the probe: ``unrelated``;
-3. otherwise ``automated`` or ``human``, whichever collected more weight (ties: automated).
+Each piece of evidence is a clue: a named feature with a value and a readable reason. Weights
+fitted on labelled real-world mail (:mod:`servicebench.classify.model`, fitted by
+:mod:`servicebench.classify.calibrate`) turn the clues into a probability per kind; the most
+probable kind wins, and a top probability below the calibrated threshold flags the decision as
+uncertain. The matching context counts: a message that matches no probe and replies to nothing
+is weighed differently from an answer (the leaning toward ``human`` for a message with text
+applies only to answers), and a message that the matcher tied to a probe by its headers is never
+``unrelated``.
 
 In helpdesk threads only the newest comment is read, and text that repeats the probe is
 ignored. This module weighs and decides; the parts live beside it: text extraction in
@@ -32,6 +33,7 @@ automated and flagged.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
 
@@ -57,6 +59,7 @@ from .evidence import (
     Classification,
     Evidence,
     Kind,
+    cap_reasons,
     match_rules,
     snippet,
 )
@@ -65,14 +68,17 @@ from .extract import (
     MAX_PART_BYTES,
     MAX_PARTS,
     MAX_TEXT_CHARS,
+    MessageParts,
     body_text,
     extract_parts,
     html_text,
     parse_raw_message,
+    raw_fallback_parts,
     tidy,
 )
 from .headers import (
     PLATFORM_DISCOUNT,
+    BounceEvidence,
     bounce_evidence,
     detect_platforms,
     display_name,
@@ -81,6 +87,7 @@ from .headers import (
     header_value,
     newsletter_evidence,
 )
+from .model import Model, load_model, predict, softmax
 
 __all__ = [
     "KINDS", "MAX_HTML_CHARS", "MAX_PARTS", "MAX_PART_BYTES", "MAX_RAW_BYTES", "MAX_REASONS",
@@ -91,25 +98,230 @@ __all__ = [
 MAX_RAW_BYTES = 10_000_000  # bytes of a message that are parsed at all
 
 
-# ---------------------------------------------------------------------------- decision
+_REPLY_SUBJECT = re.compile(r"(?i)^\s*(?:re|aw|antw|antwort|sv|vs|odp|r|rif|res|ynt)\s?:")
+_BULK_FEATURES = ("header:list-unsubscribe", "header:list-id", "header:mass-mailer", "text:spam",
+                  "header:precedence-bulk", "text:newsletter", "text:promo")
 
 
-def _reply_link(msg: Message, names: list[str], text: str, ctx: ProbeContext,
-                replies_to_probe: bool) -> str:
-    if replies_to_probe:
-        return "reply: In-Reply-To/References point to the probe"
+@dataclass
+class Facts:
+    """What was found in a message, before the weights decide."""
+
+    ev: Evidence
+    platform: str = ""
+    blanket: list[str] = field(default_factory=list)
+    bounce: BounceEvidence = field(default_factory=BounceEvidence)
+    answers: str = ""  # why the message is taken as an answer to something ('' if not)
+    tied_to_probe: bool = False  # the matcher tied it to a probe by its headers
+    readable: bool = True
+
+
+# ---------------------------------------------------------------------------- evidence
+
+
+def _reply_signals(msg: Message, names: list[str], subject: str, text: str, quoted: str,
+                   ctx: ProbeContext, ev: Evidence) -> str:
+    """Flag every sign that the message answers an earlier mail; return the strongest one."""
+    found = ""
     if "in-reply-to" in names or "references" in names:
-        return "reply: the message carries In-Reply-To/References headers"
+        ev.flag("reply:headers", "reply: the message carries In-Reply-To/References headers")
+        found = found or "reply: the message carries In-Reply-To/References headers"
     if ctx.probe_grams:
         grams = ngrams(normalize_words(text[:MAX_TEXT_CHARS]).split())
         if grams & ctx.probe_grams:
-            return "reply: it quotes the probe text"
+            ev.flag("reply:quotes-probe", "reply: it quotes the probe text")
+            found = "reply: it quotes the probe text"
     if ctx.persona and ctx.probe_words:  # strict: personalised newsletters name the persona too
         opening = set(re.findall(r"\w+", text[:300].lower()))
         shared = ctx.probe_words & content_words(text[:MAX_TEXT_CHARS], ctx.persona)
         if ctx.persona & opening and len(shared) >= 5:
-            return "reply: it names the persona and talks about the inquiry"
-    return ""
+            ev.flag("reply:persona-and-topic",
+                    "reply: it names the persona and talks about the inquiry")
+            found = found or "reply: it names the persona and talks about the inquiry"
+    if quoted:
+        found = found or "reply: it quotes an earlier mail"
+    if _REPLY_SUBJECT.match(subject):
+        ev.flag("reply:subject", f"reply: the subject answers a mail '{snippet(subject, 40)}'")
+        found = found or "reply: the subject marks a reply"
+    return found
+
+
+def extract_evidence(raw: bytes, *, replies_to_probe: bool = False, matched: bool | None = None,
+                     probe_text: str | None = None, persona_name: str | None = None,
+                     response_seconds: float | None = None) -> Facts | Classification:
+    """All clues of one message (a :class:`Classification` for input that cannot be read)."""
+    ev = Evidence()
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", errors="surrogateescape")
+        ev.note("input: text given instead of bytes, encoded as UTF-8")
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        return _fallback(f"error: expected bytes, got {type(raw).__name__}")
+    raw = bytes(raw)
+    if not raw.strip():
+        return _fallback("error: the message is empty")
+    if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return _fallback("error: this is an Outlook .msg file, not an RFC 822 message (.eml)")
+    if len(raw) > MAX_RAW_BYTES:
+        ev.note(f"input: only the first {MAX_RAW_BYTES // 1_000_000} MB were analysed")
+        raw = raw[:MAX_RAW_BYTES]
+    if b"\x00" in raw[:65536] and not _looks_utf16(raw):
+        ev.note("input: NUL bytes found (binary junk?); parsed best-effort")
+        raw = raw.replace(b"\x00", b"")
+
+    facts = Facts(ev)
+    msg, flat_body = parse_raw_message(raw, ev)
+    names = header_names(msg)
+    defects = len(getattr(msg, "defects", []) or [])
+    if defects:
+        ev.note(f"input: {defects} MIME defect(s); parsed best-effort")
+    if not names:
+        ev.note("input: no headers recognised; judged on the text alone")
+    parts = extract_parts(msg)
+    text = body_text(parts) if flat_body is None else tidy(flat_body)[:MAX_TEXT_CHARS]
+    if not text and not parts.dsn and flat_body is None:
+        fallback = raw_fallback_parts(raw)
+        fallback_text = body_text(fallback)
+        if fallback_text:
+            ev.note("input: the MIME structure gave no readable text; the raw body was read")
+            parts.notes.extend(fallback.notes)
+            text = fallback_text
+    for note in dict.fromkeys(parts.notes):
+        ev.note(f"input: {note}")
+    if not text and not parts.dsn:
+        ev.note("input: no readable text part")
+        ev.flag("text:none", "input: no readable text")
+        facts.readable = False
+    subject = header_value(msg, "Subject")
+    sender = display_name(msg, "From")
+    if not sender[1]:
+        found = addresses(msg, "From")
+        sender = (sender[0], found[0] if found else "")
+    if not persona_name:
+        to_name = display_name(msg, "To")[0]
+        if len(to_name.split()) >= 2 and "@" not in to_name:
+            persona_name = to_name
+    ctx = probe_context(probe_text, persona_name)
+
+    # 1. mail-system output: bounces, delay warnings, delivery and read receipts
+    facts.bounce = bounce_evidence(msg, names, parts, text, subject, sender, ev)
+
+    # 2. helpdesk platform and thread structure
+    platforms = detect_platforms(msg, names, text)
+    platform = facts.platform = platforms[0] if platforms else ""
+    if platforms:
+        ev.note(f"platform: {', '.join(platforms)} detected")
+        ev.flag("platform:helpdesk", f"platform: {platform} (helpdesk software)")
+    new_text, quoted = cut_quotes(text)
+    analysed = new_text
+    helpdesk = bool(platform) or "##-" in text[:20_000]
+    split = thread_split(new_text, ctx.persona) if helpdesk else None
+    if split:
+        analysed, author, is_persona = split
+        if is_persona:
+            ev.add("automated", 1.5, f"platform: a notification; the comment it shows is not an "
+                   f"answer (newest comment by {snippet(author, 30)})", "ack",
+                   "platform:shows-customer-comment")
+        else:
+            ev.add("human", 2.0, f"platform: newest comment written by {snippet(author, 30)}",
+                   "agent", "platform:agent-comment")
+    if quoted and not split:
+        ev.add("human", 0.5, "text: quotes the earlier mail the way mail programs do",
+               feature="text:quotes-earlier-mail")
+
+    # 3. headers, sender, subject, timing
+    facts.blanket = header_evidence(msg, names, ev, platform)
+    display, addr = sender
+    local = addr.split("@", 1)[0]
+    if R.NOREPLY_LOCAL.match(local) and not R.DAEMON_LOCAL.match(local):
+        weight = 1.0 * (PLATFORM_DISCOUNT if platform else 1.0)
+        ev.add("automated", weight, f"sender: no-reply address '{addr[:60]}'", "header",
+               "sender:no-reply")
+        if platform:
+            facts.blanket.append("no-reply sender")
+    elif _looks_personal(display, addr):
+        ev.add("human", 0.5, f"sender: a person's own mailbox '{snippet(display, 40)}'",
+               feature="sender:personal")
+    match_rules(R.SUBJECT_RULES, subject, ev, "automated", where="subject")
+    if response_seconds is not None and response_seconds >= 0:
+        if response_seconds < 60:
+            ev.add("automated", 2.0, f"timing: arrived {response_seconds:.0f} s after the probe",
+                   "timing", "timing:seconds")
+        elif response_seconds < 180:
+            ev.add("automated", 0.75, f"timing: arrived {response_seconds:.0f} s after the probe",
+                   "timing", "timing:minutes")
+
+    # 4. bulk mail
+    newsletter_evidence(msg, names, text, subject, ev)
+
+    # 5. the text itself
+    words = 0
+    if looks_like_junk(analysed):
+        ev.note("input: the text does not look like language (binary junk?); not judged")
+        ev.flag("text:junk", "input: the text does not look like language")
+    else:
+        words = content_evidence(analysed, ev, ctx, company=addr.partition("@")[2])
+
+    _shape_evidence(msg, parts, text, analysed, words, ev)
+
+    # 6. context: does it answer anything?
+    answers = _reply_signals(msg, names, subject, text, quoted, ctx, ev)
+    if replies_to_probe:
+        facts.tied_to_probe = True
+        answers = "reply: In-Reply-To/References point to the probe"
+        ev.flag("context:replies-to-probe", answers)
+    elif matched:
+        answers = answers or "reply: the matcher tied it to a probe"
+        ev.flag("context:matched", "context: the matcher tied it to a probe")
+    elif matched is False:
+        ev.add("unrelated", 1.0, "context: it matches no probe", feature="context:no-probe")
+    facts.answers = answers
+    if answers:
+        if words >= 5:
+            ev.add("human", 0.5, "prior: an answer with text is taken as human unless evidence "
+                   "says not", feature="prior:answer-with-text")
+        elif words:
+            ev.flag("text:short-answer", f"text: a short answer ({words} word(s))")
+    else:
+        if words >= 5:
+            ev.flag("prior:text-replying-to-nothing", "context: text that replies to nothing")
+        bulk = sum(ev.features.get(f, 0.0) for f in _BULK_FEATURES)
+        if bulk:
+            ev.flag("bulk:replying-to-nothing", "context: bulk-mail signs, and it replies to "
+                    "nothing", bulk)
+    return facts
+
+
+_URL = re.compile(r"(?i)\bhttps?://|\bwww\.")
+
+
+def _shape_evidence(msg: Message, parts: MessageParts, text: str, analysed: str, words: int,
+                    ev: Evidence) -> None:
+    """Clues from the shape of a message: HTML only, links, shouting, who it is addressed to."""
+    if parts.html and not tidy("\n".join(parts.plain)):
+        ev.flag("structure:html-only", "structure: HTML only, no plain-text part")
+    links = len(_URL.findall(text[:MAX_TEXT_CHARS]))
+    if links >= 3:
+        ev.flag("text:many-links", f"text: {links} links", min(links, 20) / 5)
+    letters = [c for c in analysed[:20_000] if c.isalpha() and c.isascii()]
+    if len(letters) >= 100 and sum(c.isupper() for c in letters) / len(letters) > 0.3:
+        ev.flag("text:shouting", "text: mostly capital letters")
+    if analysed.count("!") >= 4:
+        ev.flag("text:exclamations", f"text: {analysed.count('!')} exclamation marks")
+    if 5 <= words < 40:
+        ev.flag("text:short", f"text: short ({words} words)")
+    elif words >= 300:
+        ev.flag("text:long", f"text: long ({words} words)")
+    to = header_value(msg, "To")
+    if not to.strip() or "undisclosed" in to.lower() or re.search(r":\s*;", to):
+        ev.flag("header:no-named-recipient", "header To: missing or undisclosed recipients")
+
+
+def _looks_utf16(raw: bytes) -> bool:
+    return raw[:2] in (b"\xff\xfe", b"\xfe\xff") or bool(re.search(
+        rb"(?i)charset=\"?utf-16", raw[:200_000]))
+
+
+# ---------------------------------------------------------------------------- decision
 
 
 def _automated_subkind(ev: Evidence) -> str:
@@ -134,23 +346,117 @@ def _looks_personal(display: str, addr: str) -> bool:
     return in_local and not in_domain
 
 
-def _decide(ev: Evidence, platform: str, blanket: list[str]) -> Classification:
+def _subkind(kind: str, facts: Facts) -> str:
+    ev, platform, bounce = facts.ev, facts.platform, facts.bounce
+    f = ev.features
+    if kind == "bounce":
+        return "delivery-failure"
+    if kind == "unrelated":
+        promo = ev.categories.get("promo", 0.0) > ev.categories.get("newsletter", 0.0)
+        ev.note("decision: bulk mail that does not refer to the inquiry")
+        return "marketing" if promo else "newsletter"
+    if kind == "human":
+        if platform:
+            blanket = facts.blanket
+            overridden = f" (automation headers overridden: {', '.join(blanket)})" * bool(blanket)
+            ev.note(f"platform: {platform} agent reply{overridden}")
+            return "agent-reply"
+        if facts.blanket or ev.cat("header"):
+            ev.note("decision: the text outweighs the automation headers")
+        return "personal-reply"
+    if "structure:read-receipt" in f:
+        return "read-receipt"
+    if bounce.gate or "structure:dsn-action-delayed" in f:
+        delay = f.get("text:delay", 0.0)
+        if "structure:dsn-action-delayed" in f or (not bounce.actions and delay >= 1.5):
+            ev.note("decision: a delayed-delivery warning, not a final bounce; the mail server "
+                    "keeps trying, so it counts as automated")
+            return "delivery-delay"
+        if bounce.actions & {"delivered", "relayed", "expanded"}:
+            ev.note("decision: a successful-delivery report, counted as automated")
+            return "delivery-report"
+    if platform:
+        ev.note(f"platform: {platform} automatic notification")
+    return _automated_subkind(ev)
+
+
+def _contribution(pred_contrib: dict[str, float], fitted: bool) -> str:
+    parts = sorted(((k, c) for k, c in pred_contrib.items() if abs(c) >= 0.05),
+                   key=lambda kc: -abs(kc[1]))[:3]
+    text = ", ".join(f"{k} {c:+.2f}" for k, c in parts) or "no weight"
+    return text if fitted else f"{text}, hand-set: no labelled examples"
+
+
+def decide(facts: Facts, model: Model | None = None) -> Classification:
+    """Weigh the clues with the fitted model and name the kind and subkind."""
+    model = model or load_model()
+    ev = facts.ev
+    if model is None:  # the weights file is missing: weigh by hand-set weights
+        return _decide_by_hand(ev, facts.platform, facts.blanket)
+    pred = predict(model, ev.features, ev.kinds)
+    probs = dict(pred.probabilities)
+    if facts.tied_to_probe and probs.get("unrelated", 0.0) > 0:
+        if max(probs, key=lambda k: probs[k]) == "unrelated":
+            ev.note(f"decision: looks like bulk mail, but not unrelated ({facts.answers})")
+        rest = 1.0 - probs["unrelated"]
+        probs = {k: (0.0 if k == "unrelated" else v / rest) for k, v in probs.items()}
+    kind: Kind = max(KINDS, key=lambda k: (probs.get(k, 0.0), -KINDS.index(k)))
+    top = probs[kind]
+    uncertain = top < model.threshold
+    if not facts.readable and sum(ev.score.values()) == 0:
+        ev.note("decision: no readable text and no evidence; counted as automated, not as an "
+                "answer; check it by hand")
+        kind, subkind, uncertain = "automated", "unreadable", True
+    else:
+        if facts.answers:
+            ev.note(facts.answers)
+        subkind = _subkind(kind, facts)
+    reasons = ["model: " + ", ".join(f"{k} {probs[k]:.0%}" for k in sorted(
+        probs, key=lambda k: -probs[k])) + (f" (uncertain: below {model.threshold:.0%})"
+                                           if uncertain else "")]
+    for item in ev.reasons:
+        if isinstance(item, str):
+            reasons.append(item)
+        elif item[0] in pred.contributions:
+            how = _contribution(pred.contributions[item[0]], pred.fitted[item[0]])
+            reasons.append(f"{item[1]} [{how}]")
+        else:
+            reasons.append(item[1])
+    return Classification(
+        kind=kind, subkind=subkind, reasons=cap_reasons(reasons),
+        score={k: round(v, 2) for k, v in pred.logits.items()},
+        probabilities={k: round(probs[k], 4) for k in KINDS}, uncertain=uncertain)
+
+
+def _decide_by_hand(ev: Evidence, platform: str, blanket: list[str]) -> Classification:
+    """Hand-set weights: social-network replies (no labelled data) and a missing weights file."""
     auto, human = ev.score["automated"], ev.score["human"]
     if human > auto:
         if platform:
             overridden = f" (automation headers overridden: {', '.join(blanket)})" * bool(blanket)
             ev.note(f"platform: {platform} agent reply{overridden}")
-            return ev.result("human", "agent-reply")
+            return _hand_result(ev, "human", "agent-reply")
         if blanket or ev.cat("header"):
             ev.note("decision: the text outweighs the automation headers")
-        return ev.result("human", "personal-reply")
+        return _hand_result(ev, "human", "personal-reply")
     if platform:
         ev.note(f"platform: {platform} automatic notification")
     if auto == 0 and human == 0:
         ev.note("decision: no readable text and no evidence; counted as automated, not as an "
                 "answer; check it by hand")
-        return ev.result("automated", "unreadable")
-    return ev.result("automated", _automated_subkind(ev))
+        return _hand_result(ev, "automated", "unreadable", uncertain=True)
+    return _hand_result(ev, "automated", _automated_subkind(ev))
+
+
+def _hand_result(ev: Evidence, kind: Kind, subkind: str,
+                 uncertain: bool | None = None) -> Classification:
+    score = {k: round(v, 2) for k, v in ev.score.items()}
+    if uncertain is None:
+        uncertain = kind in ("automated", "human") and abs(score["automated"] - score["human"]) < 1
+    probs = softmax(score)
+    return Classification(kind=kind, subkind=subkind, reasons=ev.hand_reasons(), score=score,
+                          probabilities={k: round(probs[k], 4) for k in KINDS},
+                          uncertain=uncertain)
 
 
 def _fallback(reason: str) -> Classification:
@@ -158,161 +464,40 @@ def _fallback(reason: str) -> Classification:
         kind="automated", subkind="unclassifiable",
         reasons=[reason, "fallback: counted as automated so it is not taken for a human answer; "
                  "check it by hand"],
-        score={k: 0.0 for k in KINDS},
+        score={k: 0.0 for k in KINDS}, probabilities={k: 0.25 for k in KINDS}, uncertain=True,
     )
 
 
-def classify_message(raw: bytes, *, replies_to_probe: bool = False, probe_text: str | None = None,
-                     persona_name: str | None = None,
+def classify_message(raw: bytes, *, replies_to_probe: bool = False, matched: bool | None = None,
+                     probe_text: str | None = None, persona_name: str | None = None,
                      response_seconds: float | None = None) -> Classification:
     """Classify one received email. Never raises: unreadable input gives a flagged fallback.
 
     ``replies_to_probe``: the caller matched In-Reply-To/References to the probe's Message-ID.
-    ``probe_text``/``persona_name``: the inquiry sent and the persona's name, used to recognise
-    quoting, answers on the specifics and the persona's own text in helpdesk threads.
+    ``matched``: whether the matcher tied the message to any probe (None: not known, as for a
+    loose file; then In-Reply-To/References, a reply subject and quoted text are the signs of an
+    answer). ``probe_text``/``persona_name``: the inquiry sent and the persona's name, used to
+    recognise quoting, answers on the specifics and the persona's own text in helpdesk threads.
     ``response_seconds``: time since the probe was sent, if known (seconds-fast is automatic).
     """
     try:
-        return _classify_message(raw, replies_to_probe, probe_text, persona_name, response_seconds)
+        facts = extract_evidence(raw, replies_to_probe=replies_to_probe, matched=matched,
+                                 probe_text=probe_text, persona_name=persona_name,
+                                 response_seconds=response_seconds)
+        if isinstance(facts, Classification):
+            return facts
+        return decide(facts)
     except Exception as exc:  # noqa: BLE001 - hostile input must never crash a run
         return _fallback(f"error: the message could not be analysed ({type(exc).__name__})")
-
-
-def _classify_message(raw: bytes, replies_to_probe: bool, probe_text: str | None,
-                      persona_name: str | None, response_seconds: float | None) -> Classification:
-    ev = Evidence()
-    if isinstance(raw, str):
-        raw = raw.encode("utf-8", errors="surrogateescape")
-        ev.note("input: text given instead of bytes, encoded as UTF-8")
-    if not isinstance(raw, bytes | bytearray | memoryview):
-        return _fallback(f"error: expected bytes, got {type(raw).__name__}")
-    raw = bytes(raw)
-    if not raw.strip():
-        return _fallback("error: the message is empty")
-    if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        return _fallback("error: this is an Outlook .msg file, not an RFC 822 message (.eml)")
-    if len(raw) > MAX_RAW_BYTES:
-        ev.note(f"input: only the first {MAX_RAW_BYTES // 1_000_000} MB were analysed")
-        raw = raw[:MAX_RAW_BYTES]
-    if b"\x00" in raw[:65536]:
-        ev.note("input: NUL bytes found (binary junk?); parsed best-effort")
-        raw = raw.replace(b"\x00", b"")
-
-    msg, flat_body = parse_raw_message(raw, ev)
-    names = header_names(msg)
-    defects = len(getattr(msg, "defects", []) or [])
-    if defects:
-        ev.note(f"input: {defects} MIME defect(s); parsed best-effort")
-    if not names:
-        ev.note("input: no headers recognised; judged on the text alone")
-    parts = extract_parts(msg)
-    for note in dict.fromkeys(parts.notes):
-        ev.note(f"input: {note}")
-    text = body_text(parts) if flat_body is None else tidy(flat_body)[:MAX_TEXT_CHARS]
-    if not text and not parts.dsn:
-        ev.note("input: no readable text part")
-    subject = header_value(msg, "Subject")
-    sender = display_name(msg, "From")
-    if not sender[1]:
-        found = addresses(msg, "From")
-        sender = (sender[0], found[0] if found else "")
-    if not persona_name:
-        to_name = display_name(msg, "To")[0]
-        if len(to_name.split()) >= 2 and "@" not in to_name:
-            persona_name = to_name
-    ctx = probe_context(probe_text, persona_name)
-
-    # 1. mail-system output: bounces, delay warnings, delivery and read receipts
-    bounce = bounce_evidence(msg, names, parts, text, subject, sender, ev)
-    if bounce.report_type == "disposition-notification":
-        ev.add("automated", 4.0, "structure: multipart/report disposition-notification (read "
-               "receipt)", "header")
-        return ev.result("automated", "read-receipt")
-    if bounce.gate and ev.score["bounce"] >= 3.0:
-        if "failed" in bounce.actions:
-            return ev.result("bounce", "delivery-failure")
-        notice = ""
-        if "delayed" in bounce.actions or (not bounce.actions and bounce.delay >= 2.0
-                                           and not bounce.hard):
-            notice = "delivery-delay"
-            ev.note("decision: a delayed-delivery warning, not a final bounce; the mail server "
-                    "keeps trying, so it counts as automated")
-        elif bounce.actions & {"delivered", "relayed", "expanded"}:
-            notice = "delivery-report"
-            ev.note("decision: a successful-delivery report, counted as automated")
-        if notice:
-            ev.score["automated"] = max(ev.score["automated"], ev.score["bounce"])
-            return ev.result("automated", notice)
-        return ev.result("bounce", "delivery-failure")
-
-    # 2. helpdesk platform and thread structure
-    platforms = detect_platforms(msg, names, text)
-    platform = platforms[0] if platforms else ""
-    if platforms:
-        ev.note(f"platform: {', '.join(platforms)} detected")
-    new_text, quoted = cut_quotes(text)
-    analysed = new_text
-    helpdesk = bool(platform) or "##-" in text[:20_000]
-    split = thread_split(new_text, ctx.persona) if helpdesk else None
-    if split:
-        analysed, author, is_persona = split
-        if is_persona:
-            ev.add("automated", 1.5, f"platform: a notification; the comment it shows is not an "
-                   f"answer (newest comment by {snippet(author, 30)})", "ack")
-        else:
-            ev.add("human", 2.0, f"platform: newest comment written by {snippet(author, 30)}",
-                   "agent")
-    if quoted and not split:
-        ev.add("human", 0.5, "text: quotes the earlier mail the way mail programs do")
-
-    # 3. headers, sender, subject, timing
-    blanket = header_evidence(msg, names, ev, platform)
-    display, addr = sender
-    local = addr.split("@", 1)[0]
-    if R.NOREPLY_LOCAL.match(local):
-        weight = 1.0 * (PLATFORM_DISCOUNT if platform else 1.0)
-        ev.add("automated", weight, f"sender: no-reply address '{addr[:60]}'", "header")
-        if platform:
-            blanket.append("no-reply sender")
-    elif _looks_personal(display, addr):
-        ev.add("human", 0.5, f"sender: a person's own mailbox '{snippet(display, 40)}'")
-    match_rules(R.SUBJECT_RULES, subject, ev, "automated", where="subject")
-    if response_seconds is not None and response_seconds >= 0:
-        if response_seconds < 60:
-            ev.add("automated", 2.0, f"timing: arrived {response_seconds:.0f} s after the probe",
-                   "timing")
-        elif response_seconds < 180:
-            ev.add("automated", 0.75, f"timing: arrived {response_seconds:.0f} s after the probe",
-                   "timing")
-
-    # 4. newsletters: only when the message does not answer the probe
-    news_text = newsletter_evidence(msg, names, text, subject, ev)
-
-    # 5. the text itself
-    if looks_like_junk(analysed):
-        ev.note("input: the text does not look like language (binary junk?); not judged")
-    else:
-        content_evidence(analysed, ev, ctx, company=addr.partition("@")[2])
-    link = _reply_link(msg, names, text, ctx, replies_to_probe)
-    if not link and ev.cat("ack", "ooo") >= 2.0:
-        link = "reply: it is an automatic answer to a message (acknowledgement or absence note)"
-    unrelated = ev.score["unrelated"]
-    if unrelated >= 3.0 and news_text >= 1.0:
-        if link:
-            ev.note(f"decision: looks like bulk mail, but not unrelated ({link})")
-        elif unrelated > max(ev.score["automated"], ev.score["human"]):
-            ev.note("decision: bulk mail that does not refer to the inquiry")
-            promo = ev.categories.get("promo", 0.0) > ev.categories.get("newsletter", 0.0)
-            return ev.result("unrelated", "marketing" if promo else "newsletter")
-    if link:
-        ev.note(link)
-    return _decide(ev, platform, blanket)
 
 
 def classify_text(text: str, *, author: str = "", is_bot_account: bool = False,
                   replies_to_probe: bool = True, persona_name: str | None = None,
                   probe_text: str | None = None) -> Classification:
-    """Classify a social-network reply (Mastodon, Bluesky, X...). Never raises."""
+    """Classify a social-network reply (Mastodon, Bluesky, X...). Never raises.
+
+    No labelled social replies exist to fit weights on, so the hand-set weights decide here and
+    the probabilities are only their softmax."""
     try:
         return _classify_text(text, author, is_bot_account, replies_to_probe, persona_name,
                               probe_text)
@@ -337,16 +522,18 @@ def _classify_text(text: str, author: str, is_bot_account: bool, replies_to_prob
             r"[a-z]Bot(?:$|[\W_\d])", author):
         ev.add("automated", 2.0, f"account: name suggests a bot '{snippet(author, 40)}'", "bot")
     ctx = probe_context(probe_text, persona_name)
-    content_evidence(text, ev, ctx, social=True)
+    words = content_evidence(text, ev, ctx, social=True)
+    if words >= 5:
+        ev.add("human", 0.5, "prior: a reply with text is taken as human unless evidence says not")
     if not replies_to_probe:
         before = ev.score["unrelated"]
         match_rules(R.NEWSLETTER_RULES, " ".join(text.split()), ev, "unrelated")
         if ev.score["unrelated"] - before >= 2.0 and ev.score["unrelated"] > max(
                 ev.score["automated"], ev.score["human"]):
-            return ev.result("unrelated", "marketing")
+            return _hand_result(ev, "unrelated", "marketing")
     elif ev.categories.get("dm-request"):
         ev.note("decision: a 'send us a direct message' answer is canned unless it also answers")
-    return _decide(ev, "", [])
+    return _decide_by_hand(ev, "", [])
 
 
 def classify_file(path: Path, **kwargs: object) -> Classification:

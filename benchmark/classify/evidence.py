@@ -1,12 +1,17 @@
 """The result of a classification and the evidence that leads to it.
 
-:class:`Evidence` collects weights per kind with a readable reason for each;
-:func:`match_rules` adds the weight of every phrase rule found in a text, capped per category;
-:class:`Classification` is what :mod:`servicebench.classify` returns.
+:class:`Evidence` collects clues: each clue is a named feature (``header:auto-submitted-replied``,
+``text:ooo``...) with a value and a readable reason. The fitted model
+(:mod:`servicebench.classify.model`) turns the features into probabilities; the hand-set weight
+of each clue is its value (the strength of the clue within its kind) and is also summed per kind
+for social-network replies, for which no labelled data exists. :func:`match_rules` adds the
+weight of every phrase rule found in a text, capped per category, behind a combined pattern that
+skips a whole rule list with one search when none of its phrases occurs.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -23,40 +28,50 @@ class Classification:
     kind: Kind
     subkind: str  # auto-reply, out-of-office, ticket-acknowledgement, survey, delivery-failure...
     reasons: list[str] = field(default_factory=list)
-    score: dict[str, float] = field(default_factory=dict)  # evidence weight per kind
-
-    @property
-    def uncertain(self) -> bool:
-        """True when automated and human evidence are close: worth a look by a person."""
-        if self.kind not in ("automated", "human"):
-            return False
-        return abs(self.score.get("automated", 0.0) - self.score.get("human", 0.0)) < 1.0
+    score: dict[str, float] = field(default_factory=dict)  # model logit (or weight) per kind
+    probabilities: dict[str, float] = field(default_factory=dict)  # per kind, sum 1
+    uncertain: bool = False  # the most likely kind is below the calibrated threshold
 
     def to_dict(self) -> dict[str, object]:
         return {
             "kind": self.kind,
             "subkind": self.subkind,
+            "probabilities": dict(self.probabilities),
+            "uncertain": self.uncertain,
             "reasons": list(self.reasons),
             "score": dict(self.score),
-            "uncertain": self.uncertain,
         }
 
 
 class Evidence:
-    """Weights per kind plus the reasons that produced them."""
+    """Clues (features with values and reasons) plus hand-set weights per kind."""
 
     def __init__(self) -> None:
         self.score: dict[str, float] = {k: 0.0 for k in KINDS}
         self.categories: dict[str, float] = {}
-        self.reasons: list[str] = []
+        self.features: dict[str, float] = {}
+        # notes (str) and clues (feature, reason, kind, hand weight), in the order found
+        self.reasons: list[str | tuple[str, str, str, float]] = []
+        self.kinds: dict[str, str] = {}  # feature -> the kind its hand-set weight is for
 
-    def add(self, kind: Kind, weight: float, reason: str, category: str = "") -> None:
+    def add(self, kind: Kind, weight: float, reason: str, category: str = "",
+            feature: str = "") -> None:
         if weight <= 0:
             return
         self.score[kind] += weight
         if category:
             self.categories[category] = self.categories.get(category, 0.0) + weight
-        self.reasons.append(f"{reason} [{kind} +{weight:.2g}]")
+        feature = feature or f"{kind}:{category or 'other'}"
+        self.features[feature] = self.features.get(feature, 0.0) + weight
+        self.kinds.setdefault(feature, kind)
+        self.reasons.append((feature, reason, kind, weight))
+
+    def flag(self, feature: str, reason: str, value: float = 1.0) -> None:
+        """A clue that only the fitted model weighs (context, structure)."""
+        if value <= 0:
+            return
+        self.features[feature] = self.features.get(feature, 0.0) + value
+        self.reasons.append((feature, reason, "", value))
 
     def note(self, reason: str) -> None:
         self.reasons.append(reason)
@@ -64,12 +79,24 @@ class Evidence:
     def cat(self, *names: str) -> float:
         return sum(self.categories.get(n, 0.0) for n in names)
 
-    def result(self, kind: Kind, subkind: str) -> Classification:
-        reasons = list(dict.fromkeys(self.reasons))
-        if len(reasons) > MAX_REASONS:
-            reasons = reasons[: MAX_REASONS - 1] + [f"... {len(reasons) - MAX_REASONS + 1} more"]
-        score = {k: round(v, 2) for k, v in self.score.items()}
-        return Classification(kind=kind, subkind=subkind, reasons=reasons, score=score)
+    def hand_reasons(self) -> list[str]:
+        """Reasons with the hand-set weight of each clue (used where no model applies)."""
+        out = []
+        for item in self.reasons:
+            if isinstance(item, str):
+                out.append(item)
+            elif item[2]:
+                out.append(f"{item[1]} [{item[2]} +{item[3]:.2g}]")
+            else:
+                out.append(item[1])
+        return cap_reasons(out)
+
+
+def cap_reasons(reasons: list[str]) -> list[str]:
+    reasons = list(dict.fromkeys(reasons))
+    if len(reasons) > MAX_REASONS:
+        reasons = reasons[: MAX_REASONS - 1] + [f"... {len(reasons) - MAX_REASONS + 1} more"]
+    return reasons
 
 
 def snippet(text: str, limit: int = 60) -> str:
@@ -77,12 +104,35 @@ def snippet(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_GATES: dict[int, tuple[list[R.Rule], re.Pattern[str]]] = {}
+
+
+def _gate(rules: list[R.Rule]) -> re.Pattern[str]:
+    """One pattern matching wherever any rule of the list matches (same flags for all)."""
+    hit = _GATES.get(id(rules))
+    if hit is None or hit[0] is not rules:
+        combined = "|".join(f"(?:{r.pattern.pattern})" for r in rules)
+        hit = (rules, re.compile(combined, rules[0].pattern.flags if rules else 0))
+        _GATES[id(rules)] = hit
+    return hit[1]
+
+
 def match_rules(rules: list[R.Rule], text: str, ev: Evidence, kind: Kind, where: str = "text",
                 scale: float = 1.0) -> None:
-    """Add the weight of every rule found in ``text``, capped per category."""
+    """Add the weight of every rule found in ``text``, capped per category.
+
+    The combined pattern finds the leftmost position where any rule matches; no rule can match
+    before it, so each rule searches from there (``^`` and ``\\b`` still see the whole text).
+    """
+    if not rules or not text:
+        return
+    first = _gate(rules).search(text)
+    if first is None:
+        return
+    start = first.start()
     used: dict[str, float] = {}
     for rule in rules:
-        m = rule.pattern.search(text)
+        m = rule.pattern.search(text, start)
         if not m:
             continue
         room = R.CATEGORY_CAP.get(rule.category, 99.0) - used.get(rule.category, 0.0)
@@ -90,4 +140,5 @@ def match_rules(rules: list[R.Rule], text: str, ev: Evidence, kind: Kind, where:
         if weight <= 0:
             continue
         used[rule.category] = used.get(rule.category, 0.0) + weight
-        ev.add(kind, weight, f"{where}: {rule.label} '{snippet(m.group(0))}'", rule.category)
+        ev.add(kind, weight, f"{where}: {rule.label} '{snippet(m.group(0))}'", rule.category,
+               feature=f"{where}:{rule.category}")

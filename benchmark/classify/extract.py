@@ -91,16 +91,55 @@ def tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
+# declared charsets that real mail often exceeds: decode with the superset the sender meant
+_SUPERSETS = {
+    "gb2312": "gb18030", "gbk": "gb18030", "euc-cn": "gb18030", "x-gbk": "gb18030",
+    "big5": "big5hkscs", "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932",
+    "x-sjis": "cp932", "iso-2022-jp": "iso2022_jp_ext", "euc-jp": "euc_jis_2004",
+    "ks_c_5601-1987": "cp949", "euc-kr": "cp949", "iso-8859-1": "cp1252", "us-ascii": "cp1252",
+    "ascii": "cp1252", "latin1": "cp1252", "iso-8859-8-i": "iso-8859-8", "tis-620": "cp874",
+    "windows-874": "cp874", "unicode-1-1-utf-7": "utf-7",
+}
+
+
+def _sniff_charset(data: bytes) -> str | None:
+    """A charset the bytes themselves show: a byte-order mark or ISO-2022 escapes."""
+    if data[:3] == b"\xef\xbb\xbf":
+        return "utf-8-sig"
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    if b"\x1b$B" in data[:4096] or b"\x1b$@" in data[:4096] or b"\x1b(J" in data[:4096]:
+        return "iso2022_jp_ext"
+    if b"\x1b$)C" in data[:4096]:
+        return "iso2022_kr"
+    if len(data) >= 4 and data[1:2] == b"\x00" and data[3:4] == b"\x00":
+        return "utf-16-le"
+    return None
+
+
 def _decode_bytes(data: bytes, charset: str | None) -> tuple[str, str | None]:
-    tried = [c for c in (charset, "utf-8", "cp1252") if c]
-    for i, cs in enumerate(tried):
+    """Decode with the declared charset (or the superset mail programs really use), then with
+    what the bytes show, then UTF-8, then cp1252; strict first, never an exception."""
+    declared = (charset or "").strip().strip("\"'").lower() or None
+    sniffed = _sniff_charset(data)
+    tried = [c for c in (declared, _SUPERSETS.get(declared or ""), sniffed, "utf-8") if c]
+    for cs in dict.fromkeys(tried):
         try:
             text = data.decode(cs)
         except (LookupError, UnicodeError, ValueError, TypeError):
             continue
-        note = None if i == 0 or not charset else f"charset {charset!r} unusable, read as {cs}"
+        note = None if cs in (declared, _SUPERSETS.get(declared or "")) or not declared else (
+            f"charset {charset!r} unusable, read as {cs}")
         return text, note
-    return data.decode("utf-8", errors="replace"), "undecodable bytes replaced"
+    for cs in dict.fromkeys(tried):  # a few broken bytes in an otherwise valid text
+        try:
+            text = data.decode(cs, errors="replace")
+        except (LookupError, ValueError, TypeError):
+            continue
+        if text.count("\ufffd") <= max(3, len(text) // 200):
+            return text, f"a few undecodable bytes in {cs} text replaced"
+    text = data.decode("cp1252", errors="replace")
+    return text, None if not declared else f"charset {charset!r} unusable, read as cp1252"
 
 
 @dataclass
@@ -203,10 +242,52 @@ def parse_raw_message(raw: bytes, ev: Evidence) -> tuple[Message, str | None]:
     return msg, "\n".join(lines)
 
 
+_BOUNDARY_LINE = re.compile(rb"(?m)^--[^\r\n]{1,200}\r?$")
+_PART_HEAD = re.compile(rb"(?i)^\s*content-[\w-]+:")
+
+
+def raw_fallback_parts(raw: bytes) -> MessageParts:
+    """The text parts of a message whose MIME structure the parser could not follow (a broken
+    or unquoted boundary, a boundary parameter on an unindented line): split the raw body at
+    every line that looks like a boundary and read each chunk that starts with part headers; if
+    none does, the whole body is text."""
+    parts = MessageParts()
+    data = raw.replace(b"\r\n", b"\n")
+    head, sep, body = data.partition(b"\n\n")
+    if not sep:
+        body = data
+    body = body[: MAX_PART_BYTES * 2]
+    chunks = _BOUNDARY_LINE.split(body)
+    typed = [c for c in chunks[:MAX_PARTS] if _PART_HEAD.match(c)]
+    for chunk in typed:
+        try:
+            part = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(
+                chunk.lstrip(b"\n"))
+        except Exception:  # noqa: BLE001
+            continue
+        sub = extract_parts(part)
+        parts.plain.extend(sub.plain)
+        parts.html.extend(sub.html)
+        parts.notes.extend(sub.notes)
+    if not typed:
+        charset = None
+        m = re.search(rb"(?i)charset=\"?([\w.:-]{1,40})", head)
+        if m:
+            charset = m.group(1).decode("ascii", "replace")
+        text, note = _decode_bytes(b"\n".join(chunks)[:MAX_PART_BYTES], charset)
+        if note:
+            parts.notes.append(note)
+        (parts.html if re.search(r"(?i)<(?:html|body|div|p|br|table)\b", text[:5000])
+         else parts.plain).append(text)
+    return parts
+
+
 def body_text(parts: MessageParts) -> str:
     plain = tidy("\n".join(parts.plain))
     if parts.html and len(plain) < 40:  # "please view this mail in an HTML client" stubs
         html = html_text("\n".join(parts.html))
         if len(html) > len(plain):
             return html[:MAX_TEXT_CHARS]
+    if plain and re.search(r"(?i)^\s*<(?:!doctype|html|head|body)\b", plain[:200]):
+        return html_text(plain)[:MAX_TEXT_CHARS]  # HTML sent as text/plain
     return plain[:MAX_TEXT_CHARS]

@@ -453,3 +453,64 @@ PROMO = [
     (r"\b(?:neu(?:e|en|heiten)? im Sortiment|new arrivals|neue Kollektion|new collection|"
      r"Neuheiten)\b", 1.0),
 ]
+
+# ------------------------------------------------- more mail systems and languages
+
+FAILURE_MORE = [
+    (r"\b(?:unable|failed) to deliver\b|\bcould not deliver\b|\bcannot deliver\b", 1.5),
+    (r"\bI'?m not going to try again\b|\bhas been in the queue too long\b|\bgiving up\b", 2.0),
+    (r"\b(?:was|were|has not been|have not been) not delivered to\b|\bwas not delivered\b|"
+     r"\bDelivery Failure Report\b|\bfailed to be delivered\b", 1.5),
+    (r"\binvalid (?:user|recipient|e-?mail|mail)? ?address(?:es)?\b|\brequested action not "
+     r"taken\b|\bno such (?:address|account|person)\b|\baccount (?:is )?(?:disabled|"
+     r"suspended|inactive|expired)\b|\brecipient address rejected\b", 1.5),
+    (r"\bnot a member of (?:this|the) (?:mailing )?list\b|\bmessage (?:was |has been )?"
+     r"(?:rejected|refused|blocked|bounced)\b|\brelay(?:ing)? (?:access )?denied\b", 1.0),
+]
+
+# failure texts in other languages (no word boundaries: CJK words have none)
+FAILURE_INTL = [
+    (r"n'a pas pu (?:être )?(?:remis|distribu|délivr|achemin)|impossible de (?:remettre|"
+     r"livrer|distribuer)|échec (?:de (?:la )?)?(?:remise|livraison|distribution)|non remis", 2.0),
+    (r"no (?:se )?(?:pudo|ha podido|puede) (?:ser )?entregar|error (?:de|en la) entrega|"
+     r"no (?:fue|ha sido) entregado", 2.0),
+    (r"non (?:è stato possibile|può essere|e' stato possibile) (?:consegnare|recapitare|"
+     r"consegnato|recapitato)|mancato recapito|impossibile recapitare", 2.0),
+    (r"não (?:pôde|foi possível|pode) (?:ser )?entreg|falha (?:na|de) entrega", 2.0),
+    (r"kon niet (?:worden )?(?:bezorgd|afgeleverd)|onbestelbaar|kunde inte levereras|"
+     r"kunne ikke (?:leveres|afleveres)|nelze doručit|teslim edilemedi|ei voitu toimittaa|"
+     r"nie (?:może|mogła|mógł) zostać dostarczon|niedostarczon", 2.0),
+    (r"не (?:может быть|удалось|был[аио]?) (?:доставлен|доставить)|недоставлен", 2.0),
+    (r"(?:送信|配信|配送|転送)(?:でき|出来)ませんでした|届きませんでした|宛先(?:不明|が見つかり)|"
+     r"配信(?:エラー|に失敗)|メールボックスが(?:一杯|いっぱい)|エラーメッセージ", 2.0),
+    (r"无法(?:发送|送达|投递|递送)|投递失败|退信|無法(?:傳送|送達|投遞)|傳送失敗|发送失败|"
+     r"邮件(?:被退回|未能送达)", 2.0),
+    (r"전달(?:되지|하지) (?:않았|못했)|배달 실패|전송 실패|반송", 2.0),
+]
+
+DELAY_MORE = [
+    (r"\bwill continue (?:to )?(?:attempt|try)(?:ing)? (?:delivery|to deliver)\b|\bdelivery "
+     r"attempts will continue\b|\bwill (?:be retried|retry|try again) (?:for|until|later)\b", 2.5),
+    (r"\bpostponed\b|\bdeferred\b|\bstill (?:queued|in the queue|trying)\b|\bhas not been "
+     r"delivered\b[^.]{0,60}\byet\b|\bnot yet (?:been )?delivered\b", 1.5),
+    (r"\bwarning: (?:could not send|message (?:is )?delayed|delayed)\b|\bdelay(?:ed)? "
+     r"(?:warning|notification|notice)\b", 2.0),
+    (r"nouvelle tentative|remise différée|retrasad[oa]|ritardat[oa]|vertraagd|遅延|延迟|"
+     r"再送(?:信)?を試み", 1.5),
+]
+
+# spam and announcements: mail that answers no one
+SPAM = [
+    (r"\bclick (?:here|below|the link)\b", 1.0),
+    (r"\b(?:to be |wish to be |want to be |be )?removed? (?:yourself )?from (?:our|this|the|"
+     r"future) (?:mailing|e-?mail|distribution )?(?:list|mailings)\b|\bremove me\b|"
+     r"\bto (?:be removed|remove yourself)\b", 1.5),
+    (r"\bthis (?:is not|isn't) (?:a )?spam\b|\bone[- ]time (?:mailing|offer|e-?mail)\b|"
+     r"\bbulk (?:e-?mail|mail)\b", 1.5),
+    (r"\b(?:act now|order (?:today|now)|limited (?:time )?offer|special offer|free gift|"
+     r"risk[- ]free|money[- ]back|no obligation|lowest prices?|best prices?|make money|"
+     r"earn (?:extra )?(?:cash|money|\$)|work from home|100% free|free trial|guaranteed)\b", 1.0),
+    (r"\b(?:we are|we're) (?:pleased|happy|proud|excited) to announce\b|\bis (?:now )?available "
+     r"(?:for download|at|from)\b|\bannounc(?:es|ing|ement)\b", 1.0),
+    (r"免费|优惠|推广|营销|批量|代理|促销|無料|割引|キャンペーン|무료|할인|광고", 1.0),
+]

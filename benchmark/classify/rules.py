@@ -28,15 +28,19 @@ from .phrases import (
     CONTACT_FORM_EN,
     DELAY,
     DELAY_DE,
+    DELAY_MORE,
     DM_REQUEST,
     DM_REQUEST_DE,
     FAILURE,
     FAILURE_DE,
+    FAILURE_INTL,
+    FAILURE_MORE,
     NEWSLETTER,
     NEWSLETTER_DE,
     OOO_DE,
     OOO_EN,
     PROMO,
+    SPAM,
     SURVEY_DE,
     SURVEY_EN,
 )
@@ -110,20 +114,23 @@ HUMAN_RULES: list[Rule] = _all(
 ) + _all("answer", "concrete answer", "concrete answer", ANSWER, ANSWER_DE)
 
 FAILURE_RULES: list[Rule] = _all(
-    "failure", "English delivery-failure text", "German delivery-failure text", FAILURE, FAILURE_DE
-)
+    "failure", "English delivery-failure text", "German delivery-failure text",
+    FAILURE + FAILURE_MORE, FAILURE_DE,
+) + _rules("failure", "delivery-failure text", FAILURE_INTL, False)
 DELAY_RULES: list[Rule] = _all(
-    "delay", "English delivery-delay text", "German delivery-delay text", DELAY, DELAY_DE
+    "delay", "English delivery-delay text", "German delivery-delay text", DELAY + DELAY_MORE,
+    DELAY_DE,
 )
 NEWSLETTER_RULES: list[Rule] = _all(
     "newsletter", "English newsletter text", "German newsletter text", NEWSLETTER, NEWSLETTER_DE
-) + _rules("promo", "promotional text", PROMO, True)
+) + _rules("promo", "promotional text", PROMO, True) + _rules(
+    "spam", "unsolicited-mail text", SPAM, False)
 
 # weight caps per category, so a long message repeating one kind of phrase cannot run away
 CATEGORY_CAP: dict[str, float] = {
     "ack": 4.0, "ooo": 5.0, "survey": 4.0, "contact-form": 4.0, "auto-notice": 4.0,
     "canned": 1.5, "dm-request": 3.0, "agent": 4.5, "failure": 5.0, "delay": 5.0,
-    "newsletter": 3.5, "promo": 3.0, "answer": 2.0, "receipt": 4.0,
+    "newsletter": 3.5, "promo": 3.0, "spam": 3.0, "answer": 2.0, "receipt": 4.0,
 }
 
 # automated category -> subkind
@@ -175,7 +182,7 @@ NOREPLY_LOCAL = re.compile(
     re.IGNORECASE,
 )
 DAEMON_LOCAL = re.compile(
-    r"^(?:mailer-daemon|postmaster|mail-daemon|maildaemon|microsoftexchange[0-9a-f]{20,}|"
+    r"^(?:mailer-daemon|post_?master|mail-daemon|maildaemon|microsoftexchange[0-9a-f]{20,}|"
     r"mdaemon|double-bounce|bounce-notification)$",
     re.IGNORECASE,
 )
