@@ -428,7 +428,9 @@ def classify(files: tuple[Path, ...], as_json: bool) -> None:
         c = classify_file(f)
         results.append({"file": str(f), **c.to_dict()})
         if not as_json:
-            click.echo(f"{clean(f)}: {c.kind} ({c.subkind})")
+            flag = ", uncertain: check by hand" if c.uncertain else ""
+            click.echo(f"{clean(f)}: {c.kind} ({c.subkind}, "
+                       f"{c.probabilities.get(c.kind, 0):.0%}{flag})")
             for r in c.reasons:
                 click.echo(f"  - {clean(r)}")
     if as_json:

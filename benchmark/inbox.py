@@ -81,7 +81,7 @@ def _process(study: Study, store: Store, index: ProbeIndex, raw: bytes,
 
     cls = classify_message(raw, replies_to_probe=rule in ("in-reply-to", "references", "address",
                                                           "quote"),
-                           probe_text=probe_text, persona_name=persona_name,
+                           matched=probe_id is not None, probe_text=probe_text, persona_name=persona_name,
                            response_seconds=(when - sent_at).total_seconds()
                            if when and sent_at else None)
     reasons = list(cls.reasons)
@@ -94,6 +94,7 @@ def _process(study: Study, store: Store, index: ProbeIndex, raw: bytes,
         "received_at": utc_iso(when) if when else None, "time_source": time_source,
         "sender": header(msg, "From")[:500], "subject": header(msg, "Subject")[:500],
         "text": body_text(msg)[:100_000], "kind": cls.kind, "reasons": reasons,
+        "uncertain": cls.uncertain, "probabilities": cls.probabilities,
     }
 
 

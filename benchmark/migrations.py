@@ -109,6 +109,12 @@ def m002_message_problems(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN problem TEXT")
 
 
+def m004_message_probabilities(db: sqlite3.Connection) -> None:
+    """The classifier's probability per kind (JSON) and whether it was uncertain (0/1)."""
+    db.execute("ALTER TABLE messages ADD COLUMN uncertain INTEGER")
+    db.execute("ALTER TABLE messages ADD COLUMN probabilities TEXT")
+
+
 def m009_message_folder(db: sqlite3.Connection) -> None:
     """The IMAP folder a reply was found in, and whether that folder is the spam folder."""
     db.execute("ALTER TABLE messages ADD COLUMN folder TEXT")
@@ -207,6 +213,7 @@ def m005_quality_and_review(db: sqlite3.Connection) -> None:
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", m001_initial),
     (2, "message-problems", m002_message_problems),
+    (4, "message probabilities and uncertainty", m004_message_probabilities),
     (5, "quality-and-review", m005_quality_and_review),
     (9, "message folder and spam mark", m009_message_folder),
 ]

@@ -214,6 +214,10 @@ class Store:
         row = dict(row)
         if isinstance(row.get("reasons"), list):
             row["reasons"] = json.dumps(row["reasons"], ensure_ascii=False)
+        if isinstance(row.get("probabilities"), dict):
+            row["probabilities"] = json.dumps(row["probabilities"], sort_keys=True)
+        if isinstance(row.get("uncertain"), bool):
+            row["uncertain"] = int(row["uncertain"])
         cols = ", ".join(row)
         vals = ", ".join(f":{k}" for k in row)
         cur = self.db.execute(f"INSERT OR IGNORE INTO messages ({cols}) VALUES ({vals})", row)

@@ -211,8 +211,10 @@ def test_to_dict_is_json_serialisable() -> None:
     c = classify_file(FIXTURES / "human__freshdesk-agent-reply-en.eml")
     data = json.loads(json.dumps(c.to_dict()))
     assert data["kind"] == "human"
-    assert set(data) == {"kind", "subkind", "reasons", "score", "uncertain"}
+    assert set(data) == {"kind", "subkind", "reasons", "score", "uncertain", "probabilities"}
     assert isinstance(data["uncertain"], bool)
+    assert set(data["probabilities"]) == set(KINDS)
+    assert abs(sum(data["probabilities"].values()) - 1) < 1e-3
 
 
 # ---------------------------------------------------------------------- classify_file

@@ -70,6 +70,7 @@ from .extract import (
     MAX_TEXT_CHARS,
     MessageParts,
     body_text,
+    content_type,
     extract_parts,
     html_text,
     parse_raw_message,
@@ -178,7 +179,8 @@ def extract_evidence(raw: bytes, *, replies_to_probe: bool = False, matched: boo
         ev.note("input: no headers recognised; judged on the text alone")
     parts = extract_parts(msg)
     text = body_text(parts) if flat_body is None else tidy(flat_body)[:MAX_TEXT_CHARS]
-    if not text and not parts.dsn and flat_body is None:
+    if not text and not parts.dsn and flat_body is None and (
+            defects or content_type(msg).startswith("multipart/")):
         fallback = raw_fallback_parts(raw)
         fallback_text = body_text(fallback)
         if fallback_text:
@@ -258,6 +260,7 @@ def extract_evidence(raw: bytes, *, replies_to_probe: bool = False, matched: boo
     if looks_like_junk(analysed):
         ev.note("input: the text does not look like language (binary junk?); not judged")
         ev.flag("text:junk", "input: the text does not look like language")
+        facts.readable = False
     else:
         words = content_evidence(analysed, ev, ctx, company=addr.partition("@")[2])
 
@@ -396,7 +399,7 @@ def decide(facts: Facts, model: Model | None = None) -> Classification:
     pred = predict(model, ev.features, ev.kinds)
     probs = dict(pred.probabilities)
     if facts.tied_to_probe and probs.get("unrelated", 0.0) > 0:
-        if max(probs, key=lambda k: probs[k]) == "unrelated":
+        if probs["unrelated"] >= 0.2:
             ev.note(f"decision: looks like bulk mail, but not unrelated ({facts.answers})")
         rest = 1.0 - probs["unrelated"]
         probs = {k: (0.0 if k == "unrelated" else v / rest) for k, v in probs.items()}

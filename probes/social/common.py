@@ -476,6 +476,7 @@ def store_reply(env: ChannelEnv, matcher: ReplyMatcher, channel: str, source: st
         "received_at": utc_iso(reply.received_at) if reply.received_at else None,
         "time_source": reply.time_source, "sender": reply.author[:500],
         "subject": "", "text": reply.text[:100_000], "kind": kind, "reasons": reasons,
+        "uncertain": cls.uncertain and kind == cls.kind, "probabilities": cls.probabilities,
         "evidence": ev.path, "fetched_at": utc_iso(now),
     }
     if env.store.insert_message(row) is None:
