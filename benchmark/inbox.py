@@ -81,7 +81,8 @@ def _process(study: Study, store: Store, index: ProbeIndex, raw: bytes,
 
     cls = classify_message(raw, replies_to_probe=rule in ("in-reply-to", "references", "address",
                                                           "quote"),
-                           matched=probe_id is not None, probe_text=probe_text, persona_name=persona_name,
+                           matched=probe_id is not None, probe_text=probe_text,
+                           persona_name=persona_name,
                            response_seconds=(when - sent_at).total_seconds()
                            if when and sent_at else None)
     reasons = list(cls.reasons)
