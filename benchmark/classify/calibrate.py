@@ -32,7 +32,7 @@ from .evidence import KINDS
 from .model import WEIGHTS_FILE
 
 REPO = Path(__file__).resolve().parents[2]
-C = 0.5  # inverse L2 strength: weights stay moderate, so no single clue decides alone
+C = 1.0  # inverse L2 strength: weights stay moderate, so no single clue decides alone
 MIN_SUPPORT = 2  # a clue seen in fewer labelled messages gets no fitted weight
 TARGET_PRECISION = 0.97
 HAND_SCALE = 1.5  # logit per unit of hand-set weight, for clues without labelled examples

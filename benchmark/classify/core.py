@@ -101,6 +101,7 @@ MAX_RAW_BYTES = 10_000_000  # bytes of a message that are parsed at all
 
 _REPLY_SUBJECT = re.compile(r"(?i)^\s*(?:re|aw|antw|antwort|sv|vs|odp|r|rif|res|ynt)\s?:")
 _BULK_FEATURES = ("header:list-unsubscribe", "header:list-id", "header:mass-mailer", "text:spam",
+                  "text:many-links",
                   "header:precedence-bulk", "text:newsletter", "text:promo")
 
 
@@ -399,7 +400,7 @@ def decide(facts: Facts, model: Model | None = None) -> Classification:
     pred = predict(model, ev.features, ev.kinds)
     probs = dict(pred.probabilities)
     if facts.tied_to_probe and probs.get("unrelated", 0.0) > 0:
-        if probs["unrelated"] >= 0.2:
+        if probs["unrelated"] >= 0.2 or any(f in ev.features for f in _BULK_FEATURES):
             ev.note(f"decision: looks like bulk mail, but not unrelated ({facts.answers})")
         rest = 1.0 - probs["unrelated"]
         probs = {k: (0.0 if k == "unrelated" else v / rest) for k, v in probs.items()}

@@ -514,3 +514,32 @@ SPAM = [
      r"(?:for download|at|from)\b|\bannounc(?:es|ing|ement)\b", 1.0),
     (r"免费|优惠|推广|营销|批量|代理|促销|無料|割引|キャンペーン|무료|할인|광고", 1.0),
 ]
+
+SPAM += [
+    (r"\b(?:dear|hello|hi) (?:friends?|partners?|potential partner|potencial partner|"
+     r"valued (?:member|customer)|beneficiary|winner)\b", 1.0),
+    (r"\bcheap(?:est)?\b|\blow(?:est)? pri ?ces?\b|\bdis[cz]ou?n+t\b|\bno (?:prescription|"
+     r"dr-?script)\b|\b(?:quality|wholesale) (?:products|drugs|goods|service)\b", 1.0),
+    (r"\b(?:visit|on|at) our (?:site|website|web ?shop|online store|catalog(?:ue)?)\b|\bwe are "
+     r"(?:a )?(?:professional|leading|reliable) (?:in |manufacturer|supplier|company)", 1.0),
+    (r"\bsee all stories\b|\b(?:news|google) alert\b", 1.0),
+]
+
+# out-of-office in more languages
+OOO_INTL = [
+    (r"absente? du bureau|je suis absente?|en congés?\b|je serai de retour|de retour le", 2.0),
+    (r"fuera de la oficina|estaré (?:de vuelta|fuera|ausente)|estoy de vacaciones|ausente hasta",
+     2.0),
+    (r"fuori (?:ufficio|sede)|sono in ferie|sarò di ritorno|assente fino", 2.0),
+    (r"afwezig (?:tot|van)|met vakantie|ben (?:weer )?terug op|niet op kantoor", 2.0),
+    (r"fora do escritório|de férias|estarei de volta|ausente até", 2.0),
+    (r"nieobecn[aey]|jestem na urlopie|poza biurem|wracam", 2.0),
+    (r"nicht im Hause|bin (?:ab|bis) \S{1,12} wieder|frånvarande|på semester|ikke på kontoret",
+     2.0),
+]
+
+ACK_FIRST_PERSON = [
+    (r"\bI(?:'ll| will| shall) (?:endeavou?r to |try to |do my best to )?(?:reply|respond|answer|"
+     r"get back to you|be in touch)[^.!?]{0,40}?(?:as soon as (?:possible|I can)|shortly|on my "
+     r"return|when I (?:return|get back)|at the earliest)", 1.5),
+]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from .phrases import (
     ACK_DE,
     ACK_EN,
+    ACK_FIRST_PERSON,
     AGENT_DE,
     AGENT_EN,
     ANSWER,
@@ -39,6 +40,7 @@ from .phrases import (
     NEWSLETTER_DE,
     OOO_DE,
     OOO_EN,
+    OOO_INTL,
     PROMO,
     SPAM,
     SURVEY_DE,
@@ -95,6 +97,8 @@ def _all(
 AUTOMATED_RULES: list[Rule] = (
     _all("ack", "English acknowledgement phrase", "German acknowledgement phrase", ACK_EN, ACK_DE)
     + _all("ooo", "English out-of-office phrase", "German out-of-office phrase", OOO_EN, OOO_DE)
+    + _rules("ooo", "out-of-office phrase", OOO_INTL, False)
+    + _rules("ack", "first-person 'I will reply soon' phrase", ACK_FIRST_PERSON, False)
     + _all("survey", "English survey phrase", "German survey phrase", SURVEY_EN, SURVEY_DE)
     + _all("contact-form", "English redirect-to-form phrase", "German redirect-to-form phrase",
            CONTACT_FORM_EN, CONTACT_FORM_DE)
@@ -151,10 +155,13 @@ AUTOMATED_SUBKIND: dict[str, str] = {
 # ---------------------------------------------------------------------- subject lines
 
 SUBJECT_RULES: list[Rule] = [
-    Rule(re.compile(de(r"^\s*(?:Automatische Antwort|Automatic reply|Auto(?:matic)?[- ]?"
+    Rule(re.compile(de(r"^\s*\[?(?:Automatische Antwort|Automatic reply|Auto(?:matic)?[- ]?"
                        r"(?:Reply|Response)|Autoreply|Abwesenheitsnotiz|Out of (?:the )?Office"
                        r"(?: AutoReply)?|Abwesend|Abwesenheit|Réponse automatique|Risposta "
-                       r"automatica|Respuesta automática|Automatisch antwoord)\b"), FLAGS),
+                       r"automatica|Respuesta automática|Automatisch antwoord|"
+                       r"Automatyczna odpowied[zź]|Resposta "
+                       r"automática|Automaattinen vastaus|Autosvar|Automatisk svar|Otomatik yanıt|"
+                       r"Автоматический ответ|自動応答|自動返信|自动回复|자동 응답)"), FLAGS),
          3.0, "ooo", "subject marks an automatic/out-of-office reply"),
     Rule(re.compile(de(r"Eingangsbestätigung|Empfangsbestätigung|Ihre (?:Anfrage|Nachricht|"
                        r"E-?Mail) (?:ist )?(?:bei uns )?eingegangen|Anfrage erhalten|"
@@ -162,7 +169,8 @@ SUBJECT_RULES: list[Rule] = [
                        r"we(?:'ve| have) received|request received|ticket received|"
                        r"has been received|case (?:#\s?)?\d{4,} (?:created|opened)|"
                        r"ticket (?:created|opened)|Ticket (?:erhalten|erstellt|angelegt|eröffnet)|"
-                       r"\bconfirmation of receipt\b"), FLAGS),
+                       r"\bconfirmation of receipt\b|^\s*Thanks? (?:you )?for (?:your|contacting)"),
+                    FLAGS),
          2.5, "ack", "subject is an acknowledgement"),
     Rule(re.compile(de(r"Wie zufrieden|Wie war (?:unser|Ihr)|Bewerten Sie|Ihre Meinung|"
                        r"Umfrage|How did we do|rate (?:your|our)|survey|feedback request|"
