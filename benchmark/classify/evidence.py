@@ -5,17 +5,17 @@
 (:mod:`servicebench.classify.model`) turns the features into probabilities; the hand-set weight
 of each clue is its value (the strength of the clue within its kind) and is also summed per kind
 for social-network replies, for which no labelled data exists. :func:`match_rules` adds the
-weight of every phrase rule found in a text, capped per category, behind a combined pattern that
-skips a whole rule list with one search when none of its phrases occurs.
+weight of every phrase rule found in a text, capped per category, behind a keyword gate that
+skips rules whose words do not occur.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 from . import rules as R
+from .anchors import gate_text
 
 Kind = Literal["automated", "human", "bounce", "unrelated"]
 KINDS: tuple[Kind, ...] = ("automated", "human", "bounce", "unrelated")
@@ -104,35 +104,21 @@ def snippet(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-_GATES: dict[int, tuple[list[R.Rule], re.Pattern[str]]] = {}
-
-
-def _gate(rules: list[R.Rule]) -> re.Pattern[str]:
-    """One pattern matching wherever any rule of the list matches (same flags for all)."""
-    hit = _GATES.get(id(rules))
-    if hit is None or hit[0] is not rules:
-        combined = "|".join(f"(?:{r.pattern.pattern})" for r in rules)
-        hit = (rules, re.compile(combined, rules[0].pattern.flags if rules else 0))
-        _GATES[id(rules)] = hit
-    return hit[1]
-
-
 def match_rules(rules: list[R.Rule], text: str, ev: Evidence, kind: Kind, where: str = "text",
                 scale: float = 1.0) -> None:
     """Add the weight of every rule found in ``text``, capped per category.
 
-    The combined pattern finds the leftmost position where any rule matches; no rule can match
-    before it, so each rule searches from there (``^`` and ``\\b`` still see the whole text).
+    A rule whose anchor words (:mod:`servicebench.classify.anchors`) are all absent from the
+    text cannot match and is not searched.
     """
     if not rules or not text:
         return
-    first = _gate(rules).search(text)
-    if first is None:
-        return
-    start = first.start()
+    low = gate_text(text)
     used: dict[str, float] = {}
     for rule in rules:
-        m = rule.pattern.search(text, start)
+        if rule.anchors and not any(a in low for a in rule.anchors):
+            continue
+        m = rule.pattern.search(text)
         if not m:
             continue
         room = R.CATEGORY_CAP.get(rule.category, 99.0) - used.get(rule.category, 0.0)

@@ -11,8 +11,9 @@ make matching slow.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from .anchors import anchors
 from .phrases import (
     ACK_DE,
     ACK_EN,
@@ -66,6 +67,10 @@ class Rule:
     weight: float
     category: str
     label: str
+    anchors: tuple[str, ...] | None = field(default=None, compare=False)  # see .anchors
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "anchors", anchors(self.pattern))
 
 
 def _rules(category: str, label: str, items: list[tuple[str, float]], german: bool) -> list[Rule]:
