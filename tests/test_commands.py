@@ -62,6 +62,11 @@ def test_run_status_inbox_assign_report_export(tmp_path: Path, sandbox: Sandbox)
     assert rows["Silentco"]["waiting"] == 1
     result = cli_runner.invoke(cli, ["inbox", str(folder), "--unmatched"], env=env)
     assert "Black Friday!" in result.output
+    for m in Store(folder).messages():  # migration 4: filled at ingest
+        probs = json.loads(m["probabilities"])
+        assert set(probs) == {"automated", "human", "bounce", "unrelated"}, dict(m)
+        assert m["uncertain"] in (0, 1)
+        assert max(probs, key=probs.get) == m["kind"] or m["uncertain"] == 1
     msg_id = next(m["id"] for m in Store(folder).messages(unmatched=True))
     silent_probe = next(p["id"] for p in Store(folder).probes() if p["company_id"] == "silentco")
     result = cli_runner.invoke(cli, ["assign", str(msg_id), str(silent_probe), "--folder",
@@ -133,6 +138,7 @@ def test_classify_command(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["kind"] == "automated" and data["reasons"]
+    assert data["probabilities"]["automated"] > 0.5 and isinstance(data["uncertain"], bool)
     result = CliRunner().invoke(cli, ["classify", str(eml)])
     assert "automated" in result.output and "  - " in result.output
     missing = CliRunner().invoke(cli, ["classify", str(tmp_path / "nope.eml")])
