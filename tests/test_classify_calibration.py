@@ -114,3 +114,4 @@ def test_calibration_reaches_the_target_and_reproduces_the_weights(
     print(figures)
     assert figures["n"] >= 200
     assert figures["accuracy"] >= 0.95
+    assert all(k["recall"] >= 0.90 for k in figures["per_kind"].values()), figures

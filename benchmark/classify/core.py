@@ -295,6 +295,15 @@ def extract_evidence(raw: bytes, *, replies_to_probe: bool = False, matched: boo
     return facts
 
 
+_SPAM_TLD = re.compile(r"\.(?:top|xyz|click|loan|work|bid|win|date|racing|review|stream|gdn|men|"
+                       r"icu|buzz|cyou|rest|fit|surf|monster)$")
+
+
+def _org(domain: str) -> str:
+    """The organisation part of a domain (last two labels: support.shop.example -> shop.example)."""
+    return ".".join(domain.lower().split(".")[-2:])
+
+
 _URL = re.compile(r"(?i)\bhttps?://|\bwww\.")
 
 
@@ -315,6 +324,16 @@ def _shape_evidence(msg: Message, parts: MessageParts, text: str, analysed: str,
         ev.flag("text:short", f"text: short ({words} words)")
     elif words >= 300:
         ev.flag("text:long", f"text: long ({words} words)")
+    sender = addresses(msg, "From")
+    sender_domain = sender[0].rpartition("@")[2] if sender else ""
+    reply_to = addresses(msg, "Reply-To")
+    if sender_domain and reply_to and not any(
+            _org(a.rpartition("@")[2]) == _org(sender_domain) for a in reply_to):
+        ev.flag("header:reply-to-elsewhere", f"header Reply-To: another domain than the sender "
+                f"({snippet(reply_to[0].rpartition('@')[2], 40)})")
+    if _SPAM_TLD.search(sender_domain):
+        ev.flag("sender:bulk-domain", f"sender: a top-level domain used mostly for bulk mail "
+                f"({snippet(sender_domain, 40)})")
     to = header_value(msg, "To")
     if not to.strip() or "undisclosed" in to.lower() or re.search(r":\s*;", to):
         ev.flag("header:no-named-recipient", "header To: missing or undisclosed recipients")

@@ -523,6 +523,8 @@ SPAM += [
     (r"\b(?:visit|on|at) our (?:site|website|web ?shop|online store|catalog(?:ue)?)\b|\bwe are "
      r"(?:a )?(?:professional|leading|reliable) (?:in |manufacturer|supplier|company)", 1.0),
     (r"\bsee all stories\b|\b(?:news|google) alert\b", 1.0),
+    (r"\bsave (?:up to )?(?:\$|€|£)?\s?\d|\bjust released\b|\b(?:only|just) (?:\$|€|£)\s?\d|"
+     r"\b\d{1,5}(?:[.,]\d{2})?\s?(?:\$|€|£) (?:only|off|each)\b", 1.0),
 ]
 
 # out-of-office in more languages
