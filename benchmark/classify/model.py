@@ -4,8 +4,9 @@ The weights are a multinomial logistic regression over the clue features, fitted
 :mod:`servicebench.classify.calibrate` and shipped as ``weights.json`` in this package. For
 each kind, logit = intercept + sum(weight x value) over the clues found; probabilities are the
 softmax of the logits. A clue that never occurred in the labelled mail has no fitted weight;
-it counts with its hand-set weight for its own kind (times ``hand_scale``) so that rare but
-sure clues (a read receipt, a reply within seconds) are not ignored.
+it still counts through the fitted weight on the sum of hand-set weights of its kind (the
+``hand:<kind>`` inputs), so that rare but sure clues (a read receipt, a reply within seconds)
+are not ignored.
 """
 
 from __future__ import annotations
@@ -58,21 +59,39 @@ def softmax(logits: dict[str, float]) -> dict[str, float]:
     return {k: v / total for k, v in exp.items()}
 
 
+HAND = "hand:"  # per kind: the sum of the hand-set weights of the clues for that kind
+
+
+def hand_sums(features: dict[str, float], hand_kinds: dict[str, str]) -> dict[str, float]:
+    """The hand-set weights summed per kind: fitted inputs too, so the fit keeps the experts'
+    judgement for clues that the labelled mail shows rarely or never."""
+    sums: dict[str, float] = {}
+    for name, value in features.items():
+        kind = hand_kinds.get(name)
+        if kind:
+            sums[HAND + kind] = sums.get(HAND + kind, 0.0) + value
+    return sums
+
+
 def predict(model: Model, features: dict[str, float], hand_kinds: dict[str, str]) -> Prediction:
+    """Logits, probabilities and each clue's contribution: its own fitted weight plus its share
+    of the fitted weight on the hand-set sum of its kind."""
     logits = {k: model.intercept.get(k, 0.0) for k in model.kinds}
     contributions: dict[str, dict[str, float]] = {}
     fitted: dict[str, bool] = {}
     for name, value in features.items():
-        weights = model.coef.get(name)
-        if weights is not None:
-            contrib = {k: weights.get(k, 0.0) * value for k in model.kinds}
-            fitted[name] = True
-        elif hand_kinds.get(name) in logits:
-            contrib = {hand_kinds[name]: model.hand_scale * value}
-            fitted[name] = False
-        else:
+        own = model.coef.get(name)
+        kind = hand_kinds.get(name)
+        via_hand = model.coef.get(HAND + kind) if kind else None
+        if own is None and via_hand is None:
+            if kind in logits:  # no fitted weights at all for it: hand-set weight as it is
+                contributions[name] = {kind: model.hand_scale * value}
+                fitted[name] = False
             continue
-        contributions[name] = contrib
+        contributions[name] = {k: value * ((own or {}).get(k, 0.0) + (via_hand or {}).get(k, 0.0))
+                               for k in model.kinds}
+        fitted[name] = own is not None
+    for contrib in contributions.values():
         for k, c in contrib.items():
             logits[k] += c
     return Prediction(logits, softmax(logits), contributions, fitted)
