@@ -100,6 +100,84 @@ def test_migration_4_adds_the_columns() -> None:
     assert {"uncertain", "probabilities"} <= cols
 
 
+# Messages written for this test, not used for fitting: German helpdesk mail, other languages,
+# other platforms. The weights must generalise to them, not remember the training files.
+UNSEEN = [
+    ('human', {}, (
+        "From: Jana Schmidt <j.schmidt@moebel-haus.example>\nTo: Anna Berger "
+        "<anna@example.net>\nSubject: AW: Lieferung nach Wien\nIn-Reply-To: "
+        "<p1@example.net>\nContent-Type: text/plain; charset=utf-8\n\nHallo Frau Berger,\n"
+        "\nvielen Dank für Ihre Nachricht. Die Lieferung nach Wien dauert 3-5 Werktage, "
+        "Kauf auf Rechnung ist möglich.\n\nViele Grüße\nJana Schmidt\nKundenservice\n")),
+    ('automated', {}, (
+        "From: Service <service@shop.example>\nTo: anna@example.net\nSubject: Ihre Anfrage "
+        "[#12345]\nAuto-Submitted: auto-generated\nContent-Type: text/plain; "
+        "charset=utf-8\n\nVielen Dank für Ihre Anfrage. Wir haben Ihre Nachricht erhalten "
+        "und werden uns schnellstmöglich bei Ihnen melden. Ihre Ticketnummer: 12345.\n\n"
+        "Dies ist eine automatisch generierte E-Mail.\n")),
+    ('automated', {}, (
+        "From: Peter Maier <p.maier@firma.example>\nTo: anna@example.net\nSubject: "
+        "Abwesend: Frage\nContent-Type: text/plain; charset=utf-8\n\nIch bin bis zum "
+        "12.01. nicht im Büro und habe keinen Zugriff auf meine E-Mails. In dringenden "
+        "Fällen wenden Sie sich bitte an info@firma.example.\n")),
+    ('unrelated', {'matched': False}, (
+        "From: Wohnwelt <news@wohnwelt.example>\nTo: anna@example.net\nSubject: Neue "
+        "Kollektion: bis zu 40 % Rabatt\nList-Unsubscribe: <https://x.example/u>\n"
+        "Content-Type: text/plain; charset=utf-8\n\nEntdecken Sie unsere neue Kollektion! "
+        "Jetzt bis zu 40 % sparen. Jetzt shoppen: https://x.example/a https://x.example/b "
+        "https://x.example/c\nNewsletter abbestellen: https://x.example/u\n")),
+    ('bounce', {}, (
+        "From: MAILER-DAEMON@mx.example.fr\nTo: anna@example.net\nSubject: Non remis : "
+        "Question\nContent-Type: text/plain; charset=utf-8\n\nVotre message n'a pas pu "
+        "être remis à contact@boutique.example.fr. Adresse inconnue.\n")),
+    ('automated', {}, (
+        "From: postmaster@mx.example.com\nTo: anna@example.net\nSubject: Delivery Status "
+        "Notification (Delay)\nContent-Type: text/plain; charset=utf-8\n\nThis is an "
+        "automatically generated Delivery Status Notification. THIS IS A WARNING MESSAGE "
+        "ONLY. YOU DO NOT NEED TO RESEND YOUR MESSAGE. Delivery to the following "
+        "recipients has been delayed. Delivery attempts will continue to be made for 5 "
+        "day(s).\n")),
+    ('human', {}, (
+        "From: Thomas <thomas@laden.example>\nTo: anna@example.net\nSubject: Re: Frage\n"
+        "In-Reply-To: <p1@example.net>\nContent-Type: text/plain; charset=utf-8\n\nJa, das "
+        "geht.\n\nGruß Thomas\n")),
+    ('human', {'matched': True}, (
+        "From: Kundenservice Müller <kundenservice@mueller.example>\nTo: Anna Berger "
+        "<anna@example.net>\nSubject: Ihre Frage zur Lieferung\nContent-Type: text/plain; "
+        "charset=utf-8\n\nSehr geehrte Frau Berger,\n\nich habe das für Sie geprüft: Wir "
+        "liefern auch nach Österreich, die Versandkosten betragen 9,90 €. Die Lieferung "
+        "dauert etwa eine Woche.\n\nMit freundlichen Grüßen\nMarkus Hoffmann\n")),
+    ('automated', {'matched': True}, (
+        "From: Kundenservice <noreply@versand.example>\nTo: Anna Berger "
+        "<anna@example.net>\nSubject: Wir haben Ihre Anfrage erhalten\nContent-Type: "
+        "text/plain; charset=utf-8\n\nGuten Tag,\n\nvielen Dank für Ihre Kontaktaufnahme. "
+        "Ihre Anfrage ist bei uns eingegangen und wird in der Reihenfolge des Eingangs "
+        "bearbeitet. Bitte haben Sie etwas Geduld.\n\nIhr Kundenservice-Team\n")),
+    ('human', {}, (
+        "From: Sara Lindqvist <sara@butik.example.se>\nTo: anna@example.net\nSubject: SV: "
+        "Leverans\nIn-Reply-To: <p1@example.net>\nContent-Type: text/plain; charset=utf-8\n"
+        "\nHej Anna,\n\nja, vi levererar till Wien. Det tar ungefär fem dagar.\n\nMed "
+        "vänliga hälsningar\nSara Lindqvist\n")),
+    ('automated', {}, (
+        "From: Support <support@saas.example>\nTo: anna@example.net\nSubject: [Ticket "
+        "#4471] Re: Rechnung\nIn-Reply-To: <p1@example.net>\nX-Autoreply: yes\n"
+        "Content-Type: text/plain; charset=utf-8\n\nHallo,\n\ndanke für Ihre E-Mail. Unser "
+        "Support-Team ist von Montag bis Freitag erreichbar und meldet sich innerhalb von "
+        "24 Stunden.\n\nIhr Support-Team\n")),
+    ('unrelated', {}, (
+        "From: Promo <deals@bestdeals.top>\nTo: undisclosed-recipients:;\nSubject: LIMITED "
+        "OFFER!!!\nContent-Type: text/plain; charset=utf-8\n\nCLICK HERE TO GET THE LOWEST "
+        "PRICES ON WATCHES!!! ONLY $19 EACH!!! http://a.top/1 http://a.top/2 "
+        "http://a.top/3\nTo be removed from our mailing list reply REMOVE.\n")),
+]
+
+@pytest.mark.parametrize(("want", "ctx", "raw"), UNSEEN,
+                         ids=[f"{w}-{i}" for i, (w, _, _) in enumerate(UNSEEN)])
+def test_unseen_messages(want: str, ctx: dict, raw: str) -> None:
+    c = classify_message(raw.encode(), **ctx)
+    assert c.kind == want, "\n".join(c.reasons)
+
+
 @needs_corpus
 def test_calibration_reaches_the_target_and_reproduces_the_weights(
         capsys: pytest.CaptureFixture[str]) -> None:
