@@ -190,9 +190,9 @@ def bounce_evidence(msg: Message, names: list[str], parts: MessageParts, text: s
     if b.gate:
         ev.flag("structure:mail-system", "structure: the message comes from a mail system")
     where = "text"
-    before = ev.score["bounce"]
-    match_rules(R.DELAY_RULES, scan, ev, "bounce", where=where)
-    b.delay = ev.score["bounce"] - before
+    before = ev.score["automated"]
+    match_rules(R.DELAY_RULES, scan, ev, "automated", where=where)  # still trying: automatic
+    b.delay = ev.score["automated"] - before
     match_rules(R.FAILURE_RULES, scan, ev, "bounce", where=where)
     b.hard = bool(R.HARD_FAILURE.search(scan)) or "5" in statuses
     if b.hard:
