@@ -3,8 +3,10 @@
 The package's parts, each with one job: :mod:`.extract` (readable text of a message),
 :mod:`.headers` and :mod:`.content` (evidence from headers and text), :mod:`.rules` and
 :mod:`.phrases` (the clues), :mod:`.evidence` (the ledger of clues and the result),
-:mod:`.model` (weights fitted on labelled mail, applied to the clues), :mod:`.core` (the
-pipeline) and :mod:`.calibrate` (fits the weights; needs scikit-learn, only for developers).
+:mod:`.model` (weights fitted on labelled mail, applied to the clues), :mod:`.decide` (kind
+and subkind from the weighed clues), :mod:`.anchors` (a keyword gate that keeps the phrase rules
+fast), :mod:`.core` (the pipeline) and :mod:`.calibrate` (fits the weights; needs
+scikit-learn, only for developers).
 """
 
 from .core import (

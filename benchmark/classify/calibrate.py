@@ -27,7 +27,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .core import Facts, extract_evidence
+from .core import extract_evidence
+from .decide import Facts
 from .evidence import KINDS
 from .model import WEIGHTS_FILE, hand_sums
 

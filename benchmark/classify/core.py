@@ -23,7 +23,8 @@ In helpdesk threads only the newest comment is read, and text that repeats the p
 ignored. This module weighs and decides; the parts live beside it: text extraction in
 :mod:`servicebench.classify.extract`, header, bounce and bulk-mail evidence in
 :mod:`servicebench.classify.headers`, text evidence in :mod:`servicebench.classify.content`, the
-evidence ledger in :mod:`servicebench.classify.evidence`, the rules in
+evidence ledger in :mod:`servicebench.classify.evidence`, the decision in
+:mod:`servicebench.classify.decide`, the rules in
 :mod:`servicebench.classify.rules` and :mod:`servicebench.classify.phrases`. Nothing named
 in a message is ever fetched, and no input makes these functions raise (except
 :func:`classify_file` on a file that cannot be read); unreadable input is counted as
@@ -33,7 +34,6 @@ automated and flagged.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
 
@@ -53,13 +53,20 @@ from .content import (
     probe_context,
     thread_split,
 )
+from .decide import (
+    BULK_FEATURES,
+    Facts,
+    decide,
+    decide_by_hand,
+    fallback,
+    hand_result,
+)
 from .evidence import (
     KINDS,
     MAX_REASONS,
     Classification,
     Evidence,
     Kind,
-    cap_reasons,
     match_rules,
     snippet,
 )
@@ -79,7 +86,6 @@ from .extract import (
 )
 from .headers import (
     PLATFORM_DISCOUNT,
-    BounceEvidence,
     bounce_evidence,
     detect_platforms,
     display_name,
@@ -88,7 +94,6 @@ from .headers import (
     header_value,
     newsletter_evidence,
 )
-from .model import Model, load_model, predict, softmax
 
 __all__ = [
     "KINDS", "MAX_HTML_CHARS", "MAX_PARTS", "MAX_PART_BYTES", "MAX_RAW_BYTES", "MAX_REASONS",
@@ -100,24 +105,6 @@ MAX_RAW_BYTES = 10_000_000  # bytes of a message that are parsed at all
 
 
 _REPLY_SUBJECT = re.compile(r"(?i)^\s*(?:re|aw|antw|antwort|sv|vs|odp|r|rif|res|ynt)\s?:")
-_BULK_FEATURES = ("header:list-unsubscribe", "header:list-id", "header:mass-mailer", "text:spam",
-                  "text:many-links",
-                  "header:precedence-bulk", "text:newsletter", "text:promo")
-
-
-@dataclass
-class Facts:
-    """What was found in a message, before the weights decide."""
-
-    ev: Evidence
-    platform: str = ""
-    blanket: list[str] = field(default_factory=list)
-    bounce: BounceEvidence = field(default_factory=BounceEvidence)
-    answers: str = ""  # why the message is taken as an answer to something ('' if not)
-    tied_to_probe: bool = False  # the matcher tied it to a probe by its headers
-    readable: bool = True
-
-
 # ---------------------------------------------------------------------------- evidence
 
 
@@ -157,12 +144,12 @@ def extract_evidence(raw: bytes, *, replies_to_probe: bool = False, matched: boo
         raw = raw.encode("utf-8", errors="surrogateescape")
         ev.note("input: text given instead of bytes, encoded as UTF-8")
     if not isinstance(raw, bytes | bytearray | memoryview):
-        return _fallback(f"error: expected bytes, got {type(raw).__name__}")
+        return fallback(f"error: expected bytes, got {type(raw).__name__}")
     raw = bytes(raw)
     if not raw.strip():
-        return _fallback("error: the message is empty")
+        return fallback("error: the message is empty")
     if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        return _fallback("error: this is an Outlook .msg file, not an RFC 822 message (.eml)")
+        return fallback("error: this is an Outlook .msg file, not an RFC 822 message (.eml)")
     if len(raw) > MAX_RAW_BYTES:
         ev.note(f"input: only the first {MAX_RAW_BYTES // 1_000_000} MB were analysed")
         raw = raw[:MAX_RAW_BYTES]
@@ -182,12 +169,12 @@ def extract_evidence(raw: bytes, *, replies_to_probe: bool = False, matched: boo
     text = body_text(parts) if flat_body is None else tidy(flat_body)[:MAX_TEXT_CHARS]
     if not text and not parts.dsn and flat_body is None and (
             defects or content_type(msg).startswith("multipart/")):
-        fallback = raw_fallback_parts(raw)
-        fallback_text = body_text(fallback)
-        if fallback_text:
+        raw_parts = raw_fallback_parts(raw)
+        raw_text = body_text(raw_parts)
+        if raw_text:
             ev.note("input: the MIME structure gave no readable text; the raw body was read")
-            parts.notes.extend(fallback.notes)
-            text = fallback_text
+            parts.notes.extend(raw_parts.notes)
+            text = raw_text
     for note in dict.fromkeys(parts.notes):
         ev.note(f"input: {note}")
     if not text and not parts.dsn:
@@ -288,7 +275,7 @@ def extract_evidence(raw: bytes, *, replies_to_probe: bool = False, matched: boo
     else:
         if words >= 5:
             ev.flag("prior:text-replying-to-nothing", "context: text that replies to nothing")
-        bulk = sum(ev.features.get(f, 0.0) for f in _BULK_FEATURES)
+        bulk = sum(ev.features.get(f, 0.0) for f in BULK_FEATURES)
         if bulk:
             ev.flag("bulk:replying-to-nothing", "context: bulk-mail signs, and it replies to "
                     "nothing", bulk)
@@ -344,17 +331,7 @@ def _looks_utf16(raw: bytes) -> bool:
         rb"(?i)charset=\"?utf-16", raw[:200_000]))
 
 
-# ---------------------------------------------------------------------------- decision
-
-
-def _automated_subkind(ev: Evidence) -> str:
-    """The most specific kind of automation with real evidence, else a generic auto-reply."""
-    for order in (["receipt", "ooo", "survey", "contact-form", "dm-request", "bot", "ack"],
-                  ["auto-notice", "header", "timing", "canned"]):
-        best = max(order, key=lambda c: (ev.categories.get(c, 0.0), -order.index(c)))
-        if ev.categories.get(best, 0.0) >= 1.5:
-            return R.AUTOMATED_SUBKIND.get(best, "auto-reply")
-    return "auto-reply"
+# ---------------------------------------------------------------------------- entry points
 
 
 def _looks_personal(display: str, addr: str) -> bool:
@@ -367,128 +344,6 @@ def _looks_personal(display: str, addr: str) -> bool:
     in_local = any(t in local.lower() for t in tokens)
     in_domain = tokens and all(t in domain.lower() for t in tokens)
     return in_local and not in_domain
-
-
-def _subkind(kind: str, facts: Facts) -> str:
-    ev, platform, bounce = facts.ev, facts.platform, facts.bounce
-    f = ev.features
-    if kind == "bounce":
-        return "delivery-failure"
-    if kind == "unrelated":
-        promo = ev.categories.get("promo", 0.0) > ev.categories.get("newsletter", 0.0)
-        ev.note("decision: bulk mail that does not refer to the inquiry")
-        return "marketing" if promo else "newsletter"
-    if kind == "human":
-        if platform:
-            blanket = facts.blanket
-            overridden = f" (automation headers overridden: {', '.join(blanket)})" * bool(blanket)
-            ev.note(f"platform: {platform} agent reply{overridden}")
-            return "agent-reply"
-        if facts.blanket or ev.cat("header"):
-            ev.note("decision: the text outweighs the automation headers")
-        return "personal-reply"
-    if "structure:read-receipt" in f:
-        return "read-receipt"
-    if bounce.gate or "structure:dsn-action-delayed" in f:
-        delay = f.get("text:delay", 0.0)
-        if "structure:dsn-action-delayed" in f or (not bounce.actions and delay >= 1.5):
-            ev.note("decision: a delayed-delivery warning, not a final bounce; the mail server "
-                    "keeps trying, so it counts as automated")
-            return "delivery-delay"
-        if bounce.actions & {"delivered", "relayed", "expanded"}:
-            ev.note("decision: a successful-delivery report, counted as automated")
-            return "delivery-report"
-    if platform:
-        ev.note(f"platform: {platform} automatic notification")
-    return _automated_subkind(ev)
-
-
-def _contribution(pred_contrib: dict[str, float], fitted: bool) -> str:
-    parts = sorted(((k, c) for k, c in pred_contrib.items() if abs(c) >= 0.05),
-                   key=lambda kc: -abs(kc[1]))[:3]
-    text = ", ".join(f"{k} {c:+.2f}" for k, c in parts) or "no weight"
-    return text if fitted else f"{text}, hand-set: no labelled examples"
-
-
-def decide(facts: Facts, model: Model | None = None) -> Classification:
-    """Weigh the clues with the fitted model and name the kind and subkind."""
-    model = model or load_model()
-    ev = facts.ev
-    if model is None:  # the weights file is missing: weigh by hand-set weights
-        return _decide_by_hand(ev, facts.platform, facts.blanket)
-    pred = predict(model, ev.features, ev.kinds)
-    probs = dict(pred.probabilities)
-    if facts.tied_to_probe and probs.get("unrelated", 0.0) > 0:
-        if probs["unrelated"] >= 0.2 or any(f in ev.features for f in _BULK_FEATURES):
-            ev.note(f"decision: looks like bulk mail, but not unrelated ({facts.answers})")
-        rest = 1.0 - probs["unrelated"]
-        probs = {k: (0.0 if k == "unrelated" else v / rest) for k, v in probs.items()}
-    kind: Kind = max(KINDS, key=lambda k: (probs.get(k, 0.0), -KINDS.index(k)))
-    top = probs[kind]
-    uncertain = top < model.threshold
-    if not facts.readable and sum(ev.score.values()) == 0:
-        ev.note("decision: no readable text and no evidence; counted as automated, not as an "
-                "answer; check it by hand")
-        kind, subkind, uncertain = "automated", "unreadable", True
-    else:
-        if facts.answers:
-            ev.note(facts.answers)
-        subkind = _subkind(kind, facts)
-    reasons = ["model: " + ", ".join(f"{k} {probs[k]:.0%}" for k in sorted(
-        probs, key=lambda k: -probs[k])) + (f" (uncertain: below {model.threshold:.0%})"
-                                           if uncertain else "")]
-    for item in ev.reasons:
-        if isinstance(item, str):
-            reasons.append(item)
-        elif item[0] in pred.contributions:
-            how = _contribution(pred.contributions[item[0]], pred.fitted[item[0]])
-            reasons.append(f"{item[1]} [{how}]")
-        else:
-            reasons.append(item[1])
-    return Classification(
-        kind=kind, subkind=subkind, reasons=cap_reasons(reasons),
-        score={k: round(v, 2) for k, v in pred.logits.items()},
-        probabilities={k: round(probs[k], 4) for k in KINDS}, uncertain=uncertain)
-
-
-def _decide_by_hand(ev: Evidence, platform: str, blanket: list[str]) -> Classification:
-    """Hand-set weights: social-network replies (no labelled data) and a missing weights file."""
-    auto, human = ev.score["automated"], ev.score["human"]
-    if human > auto:
-        if platform:
-            overridden = f" (automation headers overridden: {', '.join(blanket)})" * bool(blanket)
-            ev.note(f"platform: {platform} agent reply{overridden}")
-            return _hand_result(ev, "human", "agent-reply")
-        if blanket or ev.cat("header"):
-            ev.note("decision: the text outweighs the automation headers")
-        return _hand_result(ev, "human", "personal-reply")
-    if platform:
-        ev.note(f"platform: {platform} automatic notification")
-    if auto == 0 and human == 0:
-        ev.note("decision: no readable text and no evidence; counted as automated, not as an "
-                "answer; check it by hand")
-        return _hand_result(ev, "automated", "unreadable", uncertain=True)
-    return _hand_result(ev, "automated", _automated_subkind(ev))
-
-
-def _hand_result(ev: Evidence, kind: Kind, subkind: str,
-                 uncertain: bool | None = None) -> Classification:
-    score = {k: round(v, 2) for k, v in ev.score.items()}
-    if uncertain is None:
-        uncertain = kind in ("automated", "human") and abs(score["automated"] - score["human"]) < 1
-    probs = softmax(score)
-    return Classification(kind=kind, subkind=subkind, reasons=ev.hand_reasons(), score=score,
-                          probabilities={k: round(probs[k], 4) for k in KINDS},
-                          uncertain=uncertain)
-
-
-def _fallback(reason: str) -> Classification:
-    return Classification(
-        kind="automated", subkind="unclassifiable",
-        reasons=[reason, "fallback: counted as automated so it is not taken for a human answer; "
-                 "check it by hand"],
-        score={k: 0.0 for k in KINDS}, probabilities={k: 0.25 for k in KINDS}, uncertain=True,
-    )
 
 
 def classify_message(raw: bytes, *, replies_to_probe: bool = False, matched: bool | None = None,
@@ -511,7 +366,7 @@ def classify_message(raw: bytes, *, replies_to_probe: bool = False, matched: boo
             return facts
         return decide(facts)
     except Exception as exc:  # noqa: BLE001 - hostile input must never crash a run
-        return _fallback(f"error: the message could not be analysed ({type(exc).__name__})")
+        return fallback(f"error: the message could not be analysed ({type(exc).__name__})")
 
 
 def classify_text(text: str, *, author: str = "", is_bot_account: bool = False,
@@ -525,7 +380,7 @@ def classify_text(text: str, *, author: str = "", is_bot_account: bool = False,
         return _classify_text(text, author, is_bot_account, replies_to_probe, persona_name,
                               probe_text)
     except Exception as exc:  # noqa: BLE001
-        return _fallback(f"error: the text could not be analysed ({type(exc).__name__})")
+        return fallback(f"error: the text could not be analysed ({type(exc).__name__})")
 
 
 def _classify_text(text: str, author: str, is_bot_account: bool, replies_to_probe: bool,
@@ -553,10 +408,10 @@ def _classify_text(text: str, author: str, is_bot_account: bool, replies_to_prob
         match_rules(R.NEWSLETTER_RULES, " ".join(text.split()), ev, "unrelated")
         if ev.score["unrelated"] - before >= 2.0 and ev.score["unrelated"] > max(
                 ev.score["automated"], ev.score["human"]):
-            return _hand_result(ev, "unrelated", "marketing")
+            return hand_result(ev, "unrelated", "marketing")
     elif ev.categories.get("dm-request"):
         ev.note("decision: a 'send us a direct message' answer is canned unless it also answers")
-    return _decide_by_hand(ev, "", [])
+    return decide_by_hand(ev, "", [])
 
 
 def classify_file(path: Path, **kwargs: object) -> Classification:
