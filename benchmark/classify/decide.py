@@ -104,7 +104,8 @@ def decide(facts: Facts, model: Model | None = None) -> Classification:
                 "answer; check it by hand")
         kind, subkind, uncertain = "automated", "unreadable", True
     else:
-        if facts.answers:
+        if facts.answers and not any(isinstance(r, tuple) and r[1] == facts.answers
+                                     for r in ev.reasons):
             ev.note(facts.answers)
         subkind = _subkind(kind, facts)
     reasons = ["model: " + ", ".join(f"{k} {probs[k]:.0%}" for k in sorted(
