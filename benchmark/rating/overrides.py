@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from ..classify_evidence import KINDS
+from ..classify import KINDS
 from ..clock import utc_iso
 from ..errors import ServicebenchError
 from ..store import Store
