@@ -55,7 +55,8 @@ def test_wheel_holds_only_the_servicebench_package(wheel: Path) -> None:
     for sub in ("probes/email/__init__.py", "probes/social/mastodon.py",
                 "probes/webform/__init__.py", "report_templates/report.html",
                 "report_templates/report.css", "sandbox/forms/cf7.html",
-                "init_template/study.de.yaml", "init_template/sandbox-demo.yaml"):
+                "init_template/study.de.yaml", "init_template/sandbox-demo.yaml",
+                "classify/weights.json", "classify/core.py"):
         assert f"servicebench/{sub}" in names, sub
     assert "servicebench = servicebench.cli:main" in entry_points
     declared = set(re.findall(r"^(\w+) = servicebench\.probes\.", entry_points, re.M))
