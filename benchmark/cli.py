@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -80,6 +81,11 @@ def handle_errors(fn: F) -> F:
             click.echo("Interrupted. Stored data is safe; run the command again to go on.",
                        err=True)
             sys.exit(130)
+        except BrokenPipeError:
+            # the reader went away (e.g. `| head`): not an error; keep Python from
+            # complaining again while it flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except sqlite3.Error as exc:
             from .store import db_error_message
 
