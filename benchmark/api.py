@@ -5,7 +5,7 @@ report`` and ``servicebench export`` print::
 
     >>> import servicebench
     >>> study = servicebench.open_study("demo-output/study")
-    >>> study.companies()[["company", "channel", "human_reply_rate"]]      # doctest: +SKIP
+    >>> study.companies()[["company", "channel", "index", "grade"]]        # doctest: +SKIP
     >>> study.probes()[["company", "channel", "sent_at", "sent_at_local"]]  # doctest: +SKIP
     >>> study.report(format="html", out="report.html")                    # doctest: +SKIP
 
@@ -50,8 +50,10 @@ def open_study(path: str | Path = ".") -> Study:
 class Study:
     """A handle on one study folder: its configuration, its store and its figures.
 
-    Tables are computed at a cut-off, ``as_of`` (default: now by the study clock, which is
-    the real clock unless ``SERVICEBENCH_CLOCK`` says otherwise).
+    Tables are computed at a cut-off, ``as_of``. Default: the cut-off stored with the study
+    (the demo stores the end of its run, so its figures re-render the same), else now by the
+    study clock (the real clock unless ``SERVICEBENCH_CLOCK`` says otherwise). Probes whose
+    window is still open at the cut-off are ``pending``, never unanswered.
     """
 
     def __init__(self, config: StudyConfig) -> None:
@@ -105,14 +107,18 @@ class Study:
     def companies(self, as_of: datetime | None = None) -> pd.DataFrame:
         """Per company and channel (and ``all``): rates, times and rank, as in the report."""
         from .metrics import company_table
+        from .scoring import scoring_config
 
-        return company_table(self.probes(as_of))
+        return company_table(self.probes(as_of), scoring_config(self.config),
+                             self.config.language)
 
     def channels(self, as_of: datetime | None = None) -> pd.DataFrame:
         """Per channel over all companies."""
         from .metrics import channel_table
+        from .scoring import scoring_config
 
-        return channel_table(self.probes(as_of))
+        return channel_table(self.probes(as_of), scoring_config(self.config),
+                             self.config.language)
 
     def quality(self, as_of: datetime | None = None) -> pd.DataFrame:
         """Answer quality per probe with a human reply: ``quality`` (0-1), ``quality_source``
@@ -145,9 +151,15 @@ class Study:
             return export_tables(self.config, store, format, out_dir, self._as_of(as_of))
 
     # -- internals -----------------------------------------------------------------------
+    def as_of(self, as_of: datetime | None = None) -> datetime:
+        """The cut-off figures are computed at (see the class doc)."""
+        return self._as_of(as_of)
+
     def _as_of(self, as_of: datetime | None) -> datetime:
         if as_of is None:
-            return clock_from_env().now()
+            with self._store() as store:
+                stored = store.stored_as_of()  # type: ignore[attr-defined]
+            return stored or clock_from_env().now()
         return as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
 
     @contextmanager

@@ -64,6 +64,31 @@ def wait_option(fn: F) -> F:
                              "this long for it (0: give up at once).")(fn)
 
 
+def as_of_option(fn: F) -> F:
+    return click.option(
+        "--as-of", "as_of", metavar="TIME",
+        help="Cut-off: figures as they stood at this ISO date-time (without an offset: in the "
+             "study's time zone), or 'now'. Default: the cut-off stored with the study (the "
+             "demo stores one), else now by the study clock.")(fn)
+
+
+def _parse_as_of(value: str | None, study: Any) -> Any:
+    """``--as-of`` as an aware datetime (None: the default)."""
+    from datetime import datetime
+
+    if value is None:
+        return None
+    if value.strip().lower() == "now":
+        return clock_from_env().now()
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO date-time such as "
+                                 "2026-03-05T12:00 or 2026-03-05T12:00+01:00",
+                                 param_hint="--as-of") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=study.tz)
+
+
 def handle_errors(fn: F) -> F:
     """The one error boundary: every failure becomes a clear message and an exit code; an
     unexpected exception prints one line and where its full trace was written."""
@@ -636,13 +661,16 @@ def rate_adjudicate(item: str, criterion: str, value: str, fact: str, folder: Pa
 @click.option("--out", type=click.Path(path_type=Path), help="Output file.")
 @click.option("--templates", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A folder of templates that override report_templates/.")
+@as_of_option
 @handle_errors
-def report(folder: Path, fmt: str, out: Path | None, templates: Path | None) -> None:
+def report(folder: Path, fmt: str, out: Path | None, templates: Path | None,
+           as_of: str | None) -> None:
     """Render the comparison report as PDF or HTML."""
     from .api import Study
 
     study = Study(_load(folder, require_secrets=False))
-    click.echo(f"Wrote {study.report(format=fmt, out=out, templates=templates)}")
+    cut = _parse_as_of(as_of, study.config)
+    click.echo(f"Wrote {study.report(format=fmt, out=out, templates=templates, as_of=cut)}")
 
 
 @cli.command()
@@ -651,13 +679,15 @@ def report(folder: Path, fmt: str, out: Path | None, templates: Path | None) -> 
               show_default=True, help="Output format.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: the study folder's exports/).")
+@as_of_option
 @handle_errors
-def export(folder: Path, fmt: str, out: Path | None) -> None:
+def export(folder: Path, fmt: str, out: Path | None, as_of: str | None) -> None:
     """Write per-probe and per-company tables as CSV or XLSX."""
     from .api import Study
 
     study = Study(_load(folder, require_secrets=False))
-    for p in study.export(format=fmt, out=out):
+    cut = _parse_as_of(as_of, study.config)
+    for p in study.export(format=fmt, out=out, as_of=cut):
         click.echo(f"Wrote {p}")
 
 

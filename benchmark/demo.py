@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .clock import CLOCK_ENV, AcceleratedClock
+from .clock import CLOCK_ENV, AcceleratedClock, utc_iso
 from .store import Store
 from .study import STUDY_FILE, load_study
 
@@ -92,6 +92,9 @@ def run_demo(out: Path, *, speed: float | None = None, forms: bool = True,
         calls = log_phone_calls(study, store, sandbox, clock)
         echo(f"The simulated tester logged {calls} phone calls")
         now = clock.now()
+        # the cut-off of this run: report/export of the study default to it, so
+        # re-rendering the demo's study later gives the same figures
+        store.set_meta("as_of", utc_iso(now), now)
         shutil.copy(sandbox.truth_path, out / "ground_truth.csv")
     paths = {
         "html": render_report(study, store, "html", out / "report.html", None, now),

@@ -7,15 +7,16 @@ because Excel has no time zones.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .clock import utc_iso
+from .clock import clock_from_env, utc_iso
 from .errors import ServicebenchError
 from .metrics import TIME_COLUMNS, channel_table, company_table, probe_outcomes
+from .scoring import scoring_config
 from .store import Store
 from .study import Study
 
@@ -26,7 +27,7 @@ LIST_SEPARATOR = ";"
 #: first columns of probes.csv, in this order; every other outcome column follows
 PROBE_LEAD = ["company", "channel", "scenario", "persona", "sent_at", "first_reply_at",
               "first_human_reply_at", "seconds_to_first_reply", "seconds_to_first_human_reply",
-              "kinds", "censored"]
+              "outcome", "kinds", "censored"]
 
 
 def probes_frame(outcomes: pd.DataFrame) -> pd.DataFrame:
@@ -98,13 +99,16 @@ def export_tables(study: Study, store: Store, fmt: str, out_dir: Path,
         raise ServicebenchError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    outcomes = probe_outcomes(study, store, now or datetime.now(UTC))
+    cut = now or store.stored_as_of() or clock_from_env().now()
+    outcomes = probe_outcomes(study, store, cut)
     from .rating.quality import add_quality
 
-    probes = add_quality(probes_frame(outcomes), study, store, now or datetime.now(UTC),
-                         outcomes)
-    tables = {"probes": probes, "companies": company_table(outcomes),
-              "channels": channel_table(outcomes), "messages": messages_frame(store)}
+    cfg = scoring_config(study)
+    probes = add_quality(probes_frame(outcomes), study, store, cut, outcomes)
+    tables = {"probes": probes,
+              "companies": company_table(outcomes, cfg, study.language),
+              "channels": channel_table(outcomes, cfg, study.language),
+              "messages": messages_frame(store)}
     if fmt == "csv":
         paths = []
         for name, df in tables.items():

@@ -114,14 +114,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "m_kinds": "Einstufungen",
         "m_rules": "Regeln",
         "rule_outcomes": (
-            "Eine Anfrage gilt als gesendet, wenn die Gegenseite sie angenommen hat. Es zählen "
-            "nur Nachrichten, die der Anfrage zugeordnet sind und bis zum Ende ihres "
-            "Antwortfensters (bzw. bis zum Berichtsstand) eingingen; eine wegen "
-            "Uhrenabweichung vor der Sendezeit gestempelte Antwort zählt mit 0 s. Antworten sind "
-            "automatische oder persönliche Nachrichten. Eine Eingangsbestätigung ist eine "
-            "automatische Antwort vor jeder persönlichen. Checkliste und Anrede werden nur an "
-            "der ersten persönlichen Antwort bewertet. Nicht gesendete Anfragen (fehlgeschlagen, "
-            "blockiert, ungeklärt, geplant) werden gezählt, gehen aber in keine Quote ein."),
+            "Ergebnisse: Jede Anfrage hat genau ein Ergebnis. Beantwortet: eine persönliche "
+            "Antwort im Antwortfenster (Telefon, Chat, Besuch: eine Person innerhalb der "
+            "Abbruchgrenze erreicht). Nicht beantwortet: keine persönliche Antwort, Fenster zum "
+            "Stichtag abgelaufen; ein Anruf ohne erreichte Person ist nicht beantwortet, nie "
+            "offen. Offen: Fenster zum Stichtag noch nicht abgelaufen (oder noch nicht "
+            "gesendet). Fehlgeschlagen (auch ungeklärt oder übersprungen), blockiert (Captcha "
+            "o. ä.) und unzustellbar (Adresse existiert nicht) werden eigens gezählt. Es zählen "
+            "nur zugeordnete Nachrichten, die bis zum Fensterende bzw. Stichtag eingingen; eine "
+            "wegen Uhrenabweichung vor der Sendezeit gestempelte Antwort zählt mit 0 s. "
+            "Checkliste und Anrede werden an der ersten persönlichen Antwort bewertet; die "
+            "Anrede gilt bei Telefon, Chat und Besuch als nicht anwendbar, sofern der Tester sie "
+            "nicht protokolliert hat."),
         "rule_censoring": (
             "Zensierung und Kaplan-Meier: Hat eine Anfrage keine persönliche Antwort, ist ihre "
             "Antwortzeit unbekannt, aber mindestens so lang wie das Fenster (oder die bisher "
@@ -143,17 +147,87 @@ TEXTS: dict[str, dict[str, str]] = {
             "Dear, Hi …) unter den ersten fünf Zeilen der Antwort enthält den Vor- oder "
             "Nachnamen der Persona. „Sehr geehrte Damen und Herren“ zählt nicht."),
         "rule_rates": (
-            "Quoten beziehen sich auf die gesendeten Anfragen: Antwortquote = irgendeine Antwort "
-            "im Fenster, persönliche Antwort = eine persönliche Antwort im Fenster, "
-            "Eingangsbestätigung = automatische Antwort vor der ersten persönlichen, "
-            "Unzustellbar = Unzustellbarkeitsmeldung im Fenster. Checkliste und persönliche "
-            "Anrede sind Mittelwerte über die Anfragen mit persönlicher Antwort."),
+            "Quoten beziehen sich auf die gewerteten Anfragen (beantwortet oder nicht "
+            "beantwortet); offene, fehlgeschlagene, blockierte und unzustellbare Anfragen gehen "
+            "in keinen Nenner ein. Beantwortet = persönliche Antwort im Fenster, irgendeine "
+            "Antwort = auch automatische; in 1/24/72 h = in dieser Zeit beantwortet, daher "
+            "in 1 h ≤ in 24 h ≤ in 72 h ≤ beantwortet. Median und Mittel über die beantworteten "
+            "Anfragen; der Kaplan-Meier-Median berücksichtigt unbeantwortete als zensiert. "
+            "Checkliste und persönliche Anrede sind Mittelwerte über die beantworteten "
+            "Anfragen, wo sie zutreffen."),
         "rule_ranking": (
-            "Rangfolge (je Kanal und über alle Kanäle): zuerst die Quote persönlicher Antworten "
-            "(höher ist besser), dann der Kaplan-Meier-Median bis zur ersten persönlichen "
-            "Antwort (kürzer ist besser, „nicht erreicht“ zuletzt), dann die mittlere "
-            "Checklisten-Abdeckung (höher ist besser). Gleiche Werte ergeben denselben Rang, "
-            "der folgende Rang entfällt (1, 1, 3). Ohne gesendete Anfrage kein Rang."),
+            "Rangfolge (je Kanal und über alle Kanäle) nach dem Index, höher ist besser. "
+            "Gleiche Werte ergeben denselben Rang, der folgende Rang entfällt (1, 1, 3); "
+            "„Rang 2 (1–4)“ nennt den 95-%-Bereich des Rangs. Ohne gewertete Anfrage kein "
+            "Rang."),
+        "index": "Index",
+        "grade": "Note",
+        "answered_share": "beantwortet (95-%-KI)",
+        "any_reply_share": "irgendeine Antwort",
+        "subscores": "Teilwerte (E·T·Q·P)",
+        "n_answered": "beant\u00adwortet",
+        "n_not_answered": "nicht beant\u00adwortet",
+        "n_pending": "offen",
+        "n_failed": "fehl\u00adgeschlagen",
+        "n_blocked": "blockiert",
+        "n_bounced": "unzu\u00adstellbar",
+        "abbr_reachability": "E",
+        "abbr_speed": "T",
+        "abbr_quality": "Q",
+        "abbr_tone": "P",
+        "crit_reachability": "Erreichbarkeit (persönliche Antwort)",
+        "crit_speed": "Tempo (Zeit bis zur persönlichen Antwort)",
+        "crit_quality": "Qualität (Checklisten-Abdeckung)",
+        "crit_tone": "persönliche Ansprache",
+        "small_sample_note": ("Kursiv: weniger als 5 gewertete Anfragen – Werte und Intervalle "
+                              "sind unsicher."),
+        "preliminary": "Vorläufig.",
+        "preliminary_text": ("{n} Anfragen waren zum Stichtag noch offen (Antwortfenster nicht "
+                             "abgelaufen). Sie zählen nicht als unbeantwortet; die Zahlen "
+                             "können sich noch ändern."),
+        "finding_leader": ("{top} liegt vorn; die Intervalle des Index überschneiden sich mit "
+                           "keinem anderen Unternehmen."),
+        "finding_tied": ("{top} hat den höchsten Index, ist aber von {others} nicht sicher zu "
+                         "unterscheiden: Die 95-%-Intervalle überschneiden sich."),
+        "finding_behind": "{others} liegen deutlich hinter {top}.",
+        "finding_partial": ("{company} wurde nur über {channels} getestet; die Kanalgewichte "
+                            "wurden auf diese Kanäle umgerechnet."),
+        "m_scoring": "Gesamtindex und Noten",
+        "m_formula": ("Jede Anfrage mit Ergebnis wird wie von Kunden erlebt bewertet; ohne "
+                      "Antwort zählt sie auf jedem Kriterium 0. Index je Kanal = 100 × "
+                      "({reachability}·E + {speed}·T + {quality}·Q + {tone}·P) / (Summe der "
+                      "Gewichte der zutreffenden Kriterien), E, T, Q, P = Mittel über die "
+                      "Anfragen. Gesamtindex = gewichtetes Mittel der Kanal-Indizes über die "
+                      "getesteten Kanäle (Gewichte umgerechnet)."),
+        "m_criterion": "Kriterium",
+        "m_weight": "Gewicht",
+        "m_speed": "Tempo: Antwort in",
+        "m_points": "Punkte",
+        "m_from": "ab Index",
+        "m_later": "später",
+        "m_half_life": "100 × 0,5^(Zeit / {h})",
+        "m_bootstrap": ("95-%-Intervalle für Index und Rang: Bootstrap mit {samples} "
+                        "Wiederholungen über die Anfragen (Seed {seed}, reproduzierbar)."),
+        "m_defaults": ("Die Studie legt keine eigene Gewichtung fest; es gelten die "
+                       "Voreinstellungen."),
+        "rule_scoring": (
+            "Bewertung: Jede Anfrage mit Ergebnis (beantwortet oder nicht beantwortet; offene, "
+            "fehlgeschlagene, blockierte und unzustellbare bleiben außen vor) wird auf vier "
+            "Kriterien von 0 bis 1 bewertet: Erreichbarkeit (eine Person hat geantwortet), "
+            "Tempo (Punkte der Zeit bis zur persönlichen Antwort laut Bändern), Qualität "
+            "(Anteil der Checkliste in der ersten persönlichen Antwort) und persönliche "
+            "Ansprache. Ohne Antwort 0 auf jedem Kriterium. Ein Kriterium, das nicht zutrifft "
+            "(Qualität ohne Checkliste, Anrede bei Telefon, Chat oder Besuch ohne Angabe des "
+            "Testers), bleibt außen vor statt 0 zu zählen. Der Gesamtindex eines Unternehmens "
+            "mittelt seine Kanal-Indizes über die getesteten Kanäle; die Kanalgewichte werden "
+            "auf diese Kanäle umgerechnet."),
+        "rule_intervals": (
+            "Intervalle: Anteile mit 95-%-Wilson-Intervall; Kaplan-Meier-Median mit "
+            "95-%-Intervall nach Greenwood; Index und Rang mit 95-%-Bootstrap-Intervall "
+            "(Anfragen je Unternehmen und Kanal mit Zurücklegen neu gezogen). Unternehmen, "
+            "deren Index-Intervalle sich überschneiden, werden nicht als besser oder "
+            "schlechter bezeichnet. Unter fünf gewerteten Anfragen gilt eine Zelle als kleine "
+            "Stichprobe."),
         "day_one": "Tag",
         "day_many": "Tage",
     },
@@ -256,6 +330,55 @@ TEXTS: dict[str, dict[str, str]] = {
         "m_match_methods": "Matching methods",
         "m_kinds": "Classifications",
         "m_rules": "Rules",
+        "index": "Index",
+        "grade": "Grade",
+        "answered_share": "Answered (95% CI)",
+        "any_reply_share": "Any reply",
+        "subscores": "Sub-scores (R·S·Q·T)",
+        "n_answered": "answered",
+        "n_not_answered": "not answered",
+        "n_pending": "pending",
+        "n_failed": "failed",
+        "n_blocked": "blocked",
+        "n_bounced": "bounced",
+        "abbr_reachability": "R",
+        "abbr_speed": "S",
+        "abbr_quality": "Q",
+        "abbr_tone": "T",
+        "crit_reachability": "Reachability (human reply)",
+        "crit_speed": "Speed (time to human reply)",
+        "crit_quality": "Quality (checklist coverage)",
+        "crit_tone": "Personal tone",
+        "small_sample_note": ("Italic: fewer than 5 measured inquiries – figures and intervals "
+                              "are uncertain."),
+        "preliminary": "Preliminary.",
+        "preliminary_text": ("{n} inquiries were still pending at the cut-off (their windows "
+                             "had not closed). They are not counted as unanswered; figures may "
+                             "still change."),
+        "finding_leader": ("{top} leads; its index interval overlaps with no other "
+                           "company's."),
+        "finding_tied": ("{top} has the highest index but cannot be told apart from {others}: "
+                         "their 95% intervals overlap."),
+        "finding_behind": "{others} are clearly behind {top}.",
+        "finding_partial": ("{company} was tested on {channels} only; the channel weights were "
+                            "renormalised to these channels."),
+        "m_scoring": "Overall index and grades",
+        "m_formula": ("Every inquiry with an outcome is scored as a customer experienced it; "
+                      "one without an answer scores 0 on every criterion. Index per channel = "
+                      "100 × ({reachability}·R + {speed}·S + {quality}·Q + {tone}·T) / (sum "
+                      "of the weights of the criteria that apply), R, S, Q, T = means over "
+                      "the inquiries. Overall index = weighted mean of the channel indices "
+                      "over the channels tested (weights renormalised)."),
+        "m_criterion": "Criterion",
+        "m_weight": "Weight",
+        "m_speed": "Speed: answered within",
+        "m_points": "Points",
+        "m_from": "from index",
+        "m_later": "later",
+        "m_half_life": "100 × 0.5^(time / {h})",
+        "m_bootstrap": ("95% intervals of index and rank: bootstrap with {samples} resamples "
+                        "of the inquiries (seed {seed}, reproducible)."),
+        "m_defaults": "The study sets no weights of its own; the defaults apply.",
         "day_one": "day",
         "day_many": "days",
     },

@@ -210,9 +210,17 @@ def m005_quality_and_review(db: sqlite3.Connection) -> None:
     )
 
 
+def m003_study_meta(db: sqlite3.Connection) -> None:
+    """Facts about the study's data as a whole, e.g. ``as_of``: the cut-off the figures of a
+    finished run (the demo) are computed at, so re-rendering gives the same figures."""
+    db.execute("CREATE TABLE IF NOT EXISTS study_meta (key TEXT PRIMARY KEY, "
+               "value TEXT NOT NULL, updated_at TEXT NOT NULL)")
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", m001_initial),
     (2, "message-problems", m002_message_problems),
+    (3, "study_meta", m003_study_meta),
     (4, "message probabilities and uncertainty", m004_message_probabilities),
     (5, "quality-and-review", m005_quality_and_review),
     (9, "message folder and spam mark", m009_message_folder),

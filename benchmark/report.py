@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +30,20 @@ from weasyprint.urls import URLFetcher
 from . import metrics
 from .channels import registry
 from .charts import KMSeries, bar_chart, km_chart
-from .clock import parse_utc
+from .clock import clock_from_env, parse_utc
 from .errors import ServicebenchError
 from .i18n import format_date, format_duration, format_percent, format_time, texts
 from .metrics import ALL_CHANNELS
+from .report_figures import (
+    findings,
+    index_text,
+    preliminary,
+    rank_text,
+    scoring_methods,
+    share_text,
+    subscores_text,
+)
+from .scoring import scoring_config
 from .store import Store
 from .study import Study
 
@@ -92,7 +102,7 @@ def render_report(study: Study, store: Store, fmt: str, out: Path,
 
 def render_html(study: Study, store: Store, template_dir: Path | None = None,
                 now: datetime | None = None) -> str:
-    now = now or datetime.now(UTC)
+    now = now or store.stored_as_of() or clock_from_env().now()
     env = make_environment(template_dir, study.language)
     return env.get_template("report.html").render(**build_context(study, store, now))
 
@@ -121,8 +131,9 @@ def build_context(study: Study, store: Store, now: datetime) -> dict[str, Any]:
     t = texts(lang)
     tz = study.tz
     outcomes = metrics.probe_outcomes(study, store, now)
-    companies = metrics.company_table(outcomes)
-    channels = metrics.channel_table(outcomes)
+    cfg = scoring_config(study)
+    companies = metrics.company_table(outcomes, cfg, lang)
+    channels = metrics.channel_table(outcomes, cfg, lang)
     probes = _records(outcomes)
     messages = _messages(store)
     counted = [messages[i] for p in probes for i in p["message_ids"] if i in messages]
@@ -141,6 +152,9 @@ def build_context(study: Study, store: Store, now: datetime) -> dict[str, Any]:
             return t["not_reached"] if row.get("n_sent") else t["none"]
         return format_duration(value, lang)
 
+    def hours(value: float | None, row: dict[str, Any]) -> str:
+        return km(None if value is None else value * 3600.0, row)
+
     sections = []
     for row in overall:
         cid = row["company_id"]
@@ -154,7 +168,11 @@ def build_context(study: Study, store: Store, now: datetime) -> dict[str, Any]:
     return {
         "study": _study_view(study), "t": t, "lang": lang, "tz": study.timezone,
         "now": now, "when": when, "day": lambda dt: format_date(dt, tz, lang),
-        "km": km, "channel_label": _channel_label,
+        "km": km, "hours": hours, "channel_label": _channel_label,
+        "rank_text": lambda r: rank_text(r, t), "index_text": lambda r: index_text(r, t),
+        "share_text": lambda r, k: share_text(r, k, lang),
+        "subscores_text": lambda r: subscores_text(r, t),
+        "preliminary": preliminary(probes, t), "findings": findings(overall, t),
         "kind_label": lambda k: t.get(f"kind_{k or 'unclassified'}", k),
         "state_label": lambda s: t.get(f"state_{s}", s),
         "window_text": format_duration(window, lang),
@@ -163,7 +181,9 @@ def build_context(study: Study, store: Store, now: datetime) -> dict[str, Any]:
             per_channel, key=lambda r: (r["channel"], r["rank"] is None, r["rank"] or 0)),
         "channels": _records(channels), "sections": sections,
         "charts": _charts(study, outcomes, overall, per_channel, t, window),
-        "methods": _methods(study, probes, counted, t, when, lang),
+        "methods": {**_methods(study, probes, counted, t, when, lang),
+                    "scoring": scoring_methods(cfg, overall, t, lang,
+                                               sorted(outcomes["channel"].unique()))},
         **_quality_context(study, store, now, sections, outcomes),
     }
 
@@ -265,8 +285,8 @@ def _charts(study: Study, outcomes: pd.DataFrame, overall: list[dict[str, Any]],
                   for r in overall]
     by_channel = [(_channel_label(ch), g) for ch, g in outcomes.groupby("channel", sort=True)]
     common = {"x_label": x_label, "y_label": t["answered"]}
-    bars = [(f"{r['company']} · {_channel_label(r['channel'])}", r["response_rate"],
-             r["human_response_rate"]) for r in sorted(per_channel, key=lambda r: (
+    bars = [(f"{r['company']} · {_channel_label(r['channel'])}", r["any_reply_share"],
+             r["answered_share"]) for r in sorted(per_channel, key=lambda r: (
                  [o["company_id"] for o in overall].index(r["company_id"]), r["channel"]))
             if r["n_sent"]]
     return {
@@ -283,7 +303,7 @@ def _doc_rules(fn: Any) -> list[str]:
     """The labelled paragraphs ("Checklist rule: ...") of a metrics docstring."""
     paragraphs = (inspect.getdoc(fn) or "").split("\n\n")
     return [re.sub(r"\s+", " ", p.replace("``", '"')).strip() for p in paragraphs
-            if re.match(r"(Rates|[A-Z][a-z]+ rules?):", p)]
+            if re.match(r"([A-Z][a-z]+ rules?):", p)]
 
 
 def rule_texts(language: str) -> list[str]:
@@ -292,9 +312,13 @@ def rule_texts(language: str) -> list[str]:
     t = texts(language)
     if language == "de":
         return [t[k] for k in ("rule_outcomes", "rule_censoring", "rule_rates",
-                               "rule_checklist", "rule_salutation", "rule_ranking")]
-    return [rule for fn in (metrics.probe_outcomes, metrics.kaplan_meier, metrics.company_table,
-                            metrics.checklist, metrics.personal_salutation)
+                               "rule_scoring", "rule_intervals", "rule_ranking",
+                               "rule_checklist", "rule_salutation")]
+    from . import scoring, tables
+
+    return [rule for fn in (metrics.probe_outcomes, metrics.kaplan_meier, tables, scoring,
+                            metrics.company_table, metrics.checklist,
+                            metrics.personal_salutation)
             for rule in _doc_rules(fn)]
 
 

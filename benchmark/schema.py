@@ -16,6 +16,49 @@ DURATION = {"oneOf": [{"type": "string", "pattern": r"^\s*\d{1,7}(\.\d{1,6})?\s*
 EMAIL = {"type": "string", "format": "email"}
 
 
+WEIGHT = {"type": "number", "minimum": 0, "maximum": 1000}
+SCORE = {"type": "number", "minimum": 0, "maximum": 100}
+SCORING = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "how the overall index is computed (defaults when absent)",
+    "properties": {
+        "channels": {"type": "object", "additionalProperties": WEIGHT, "minProperties": 1,
+                     "propertyNames": ID,
+                     "description": "weight per channel, e.g. {phone: 50, webform: 30, "
+                                    "email: 20}; channels not listed get weight 0"},
+        "criteria": {
+            "type": "object", "additionalProperties": False, "minProperties": 1,
+            "properties": {c: WEIGHT for c in ("reachability", "speed", "quality", "tone")},
+            "description": "weight per criterion; criteria not listed get weight 0",
+        },
+        "speed": {
+            "type": "object", "additionalProperties": False,
+            "properties": {
+                "bands": {"type": "array", "minItems": 1, "maxItems": 20, "items": {
+                    "type": "object", "additionalProperties": False,
+                    "required": ["within", "score"],
+                    "properties": {"within": DURATION, "score": SCORE}}},
+                "later": {**SCORE, "description": "score of an answer after the last band"},
+                "half_life": {**DURATION, "description": "instead of bands: score 100 * "
+                              "0.5 ** (time / half_life)"},
+            },
+        },
+        "grades": {"type": "array", "minItems": 1, "maxItems": 20, "items": {
+            "type": "object", "additionalProperties": False, "required": ["min"],
+            "anyOf": [{"required": ["label"]}, {"required": ["de"]}, {"required": ["en"]}],
+            "properties": {"min": SCORE, "label": {"type": "string", "minLength": 1},
+                           "de": {"type": "string", "minLength": 1},
+                           "en": {"type": "string", "minLength": 1}}}},
+        "bootstrap": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"samples": {"type": "integer", "minimum": 100, "maximum": 20000},
+                           "seed": {"type": "integer", "minimum": 0}},
+        },
+    },
+}
+
+
 def study_schema() -> dict[str, Any]:
     channels = registry()
     company_channels = {name: cls.company_schema for name, cls in channels.items()}
@@ -105,6 +148,7 @@ def study_schema() -> dict[str, Any]:
             },
         },
         "rubric": RUBRIC_SCHEMA,
+        "scoring": SCORING,
         "companies": {
             "type": "array", "minItems": 1,
             "items": {

@@ -201,6 +201,22 @@ class Store:
                     db.execute(sql, row)
         return StoredEvidence(relpath, digest)
 
+    # -- study-wide facts (migration 3) -------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.one("SELECT value FROM study_meta WHERE key = ?", (key,))
+        return None if row is None else str(row["value"])
+
+    def set_meta(self, key: str, value: str, now: datetime) -> None:
+        self.db.execute("INSERT INTO study_meta (key, value, updated_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
+                        "updated_at = excluded.updated_at", (key, value, utc_iso(now)))
+
+    def stored_as_of(self) -> datetime | None:
+        """The cut-off stored for a finished run (``as_of``), if any."""
+        from .clock import parse_utc
+
+        return parse_utc(self.get_meta("as_of"))
+
     def evidence_for(self, probe_id: int) -> list[sqlite3.Row]:
         return self.query("SELECT * FROM evidence WHERE probe_id = ? ORDER BY id", (probe_id,))
 

@@ -1,0 +1,275 @@
+"""The overall index: per-inquiry criteria, weights from ``scoring:``, grades, bootstrap.
+
+Scoring rule: every inquiry with a decided outcome (answered or not answered; pending,
+failed, blocked and bounced inquiries are left out) is scored as a customer experienced it,
+on four criteria between 0 and 1: reachability (1 if a person answered), speed (the score of
+the time to the first human reply from the speed bands, or 0.5 ** (time / half-life)),
+quality (share of the scenario's checklist the first human reply covers) and personal tone
+(the reply greets the customer by name). An inquiry without an answer scores 0 on every
+criterion. A criterion that does not apply (quality when the scenario has no checklist, tone
+on a phone call, chat or visit the tester did not rate) is left out, not counted as 0. The
+sub-scores of a company on a channel are the means over its inquiries (0-100), and its index
+on that channel is the weighted mean of the sub-scores that apply. The overall index of a
+company is the weighted mean of its channel indices over the channels it was tested on: the
+channel weights are renormalised to those channels, so a company is never marked down for a
+channel it was not tested on.
+
+Interval rule: the 95 % intervals of the index and of the rank come from a seeded bootstrap:
+the inquiries of each company and channel are resampled with replacement, all indices and
+ranks recomputed, and the 2.5 % and 97.5 % points of the replicates taken. With fewer than
+five inquiries in a cell the interval understates the uncertainty; such cells are marked as
+small samples. Companies whose index intervals overlap are not called better or worse than
+each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .study import Study, parse_duration
+
+CRITERIA = ("reachability", "speed", "quality", "tone")
+DEFAULT_CRITERIA = {"reachability": 40.0, "speed": 30.0, "quality": 20.0, "tone": 10.0}
+HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class Band:
+    within_seconds: float
+    score: float  # 0-100
+
+
+@dataclass(frozen=True)
+class Grade:
+    min: float
+    de: str
+    en: str
+
+    def label(self, language: str) -> str:
+        return self.de if language == "de" else self.en
+
+
+DEFAULT_BANDS = (Band(1 * HOUR, 100), Band(4 * HOUR, 85), Band(24 * HOUR, 70),
+                 Band(72 * HOUR, 40))
+DEFAULT_GRADES = (Grade(85, "sehr gut", "very good"), Grade(70, "gut", "good"),
+                  Grade(55, "befriedigend", "satisfactory"),
+                  Grade(40, "ausreichend", "adequate"), Grade(0, "mangelhaft", "poor"))
+
+
+@dataclass
+class Scoring:
+    """The study's ``scoring:`` section with defaults filled in."""
+
+    channel_weights: dict[str, float] | None = None  # None: every channel weight 1
+    criteria: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CRITERIA))
+    bands: tuple[Band, ...] = DEFAULT_BANDS
+    beyond_bands: float = 10.0  # score of an answer later than the last band
+    half_life: float | None = None  # seconds; replaces the bands when set
+    grades: tuple[Grade, ...] = DEFAULT_GRADES
+    samples: int = 1000
+    seed: int = 20260301
+    explicit: bool = False  # whether the study set the section
+
+    def channel_weight(self, channel: str) -> float:
+        if self.channel_weights is None:
+            return 1.0
+        return float(self.channel_weights.get(channel, 0.0))
+
+    def speed(self, seconds: float) -> float:
+        """The speed criterion (0-1) of an answer after ``seconds``."""
+        if self.half_life:
+            return float(0.5 ** (max(0.0, seconds) / self.half_life))
+        for band in self.bands:
+            if seconds <= band.within_seconds:
+                return band.score / 100.0
+        return self.beyond_bands / 100.0
+
+    def grade(self, index: float | None, language: str) -> str | None:
+        if index is None:
+            return None
+        for g in self.grades:
+            if index >= g.min - 1e-9:
+                return g.label(language)
+        return self.grades[-1].label(language) if self.grades else None
+
+
+def scoring_config(study: Study) -> Scoring:
+    """The ``scoring:`` section of a study (already schema-validated), defaults when absent."""
+    raw: dict[str, Any] = dict(study.settings.get("scoring") or {})
+    cfg = Scoring(explicit=bool(raw))
+    if "channels" in raw:
+        cfg.channel_weights = {str(k): float(v) for k, v in raw["channels"].items()}
+    if "criteria" in raw:
+        cfg.criteria = {c: float(raw["criteria"].get(c, 0.0)) for c in CRITERIA}
+    speed = raw.get("speed") or {}
+    if "bands" in speed:
+        cfg.bands = tuple(sorted((Band(parse_duration(b["within"]).total_seconds(),
+                                       float(b["score"])) for b in speed["bands"]),
+                                 key=lambda b: b.within_seconds))
+    if "later" in speed:
+        cfg.beyond_bands = float(speed["later"])
+    if "half_life" in speed:
+        cfg.half_life = parse_duration(speed["half_life"]).total_seconds()
+    if "grades" in raw:
+        cfg.grades = tuple(sorted(
+            (Grade(float(g["min"]), g.get("de") or g.get("label") or g.get("en", ""),
+                   g.get("en") or g.get("label") or g.get("de", "")) for g in raw["grades"]),
+            key=lambda g: -g.min))
+    boot = raw.get("bootstrap") or {}
+    cfg.samples = int(boot.get("samples", cfg.samples))
+    cfg.seed = int(boot.get("seed", cfg.seed))
+    return cfg
+
+
+# -- per-inquiry criteria -------------------------------------------------------------------
+def criteria_matrix(measured: pd.DataFrame, cfg: Scoring) -> np.ndarray:
+    """One row per measured inquiry, one column per criterion (0-1, NaN = does not apply)."""
+    rows = []
+    for r in measured.to_dict("records"):
+        answered = r["outcome"] == "answered"
+        secs = r["seconds_to_first_human_reply"]
+        quality = np.nan
+        if r.get("quality_rating") is not None and not _nan(r.get("quality_rating")):
+            quality = float(r["quality_rating"])
+        elif r["n_facts"]:
+            quality = float(r["checklist_coverage"] or 0.0) if answered else 0.0
+        tone = np.nan
+        if r["greeting_applies"]:
+            tone = (1.0 if r["personal_salutation"] else 0.0) if answered else 0.0
+        rows.append([1.0 if answered else 0.0,
+                     cfg.speed(float(secs)) if answered and secs is not None else 0.0,
+                     quality, tone])
+    return np.array(rows, dtype=float).reshape(len(rows), len(CRITERIA))
+
+
+def _nan(v: Any) -> bool:
+    return isinstance(v, float) and v != v
+
+
+def _weights(cfg: Scoring) -> np.ndarray:
+    return np.array([cfg.criteria.get(c, 0.0) for c in CRITERIA], dtype=float)
+
+
+def index_from_means(means: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted mean (0-100) of criterion means (last axis), leaving out NaN criteria."""
+    use = ~np.isnan(means) & (w > 0)
+    total = np.where(use, w, 0.0).sum(axis=-1)
+    value = np.where(use, np.nan_to_num(means) * w, 0.0).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, 100.0 * value / np.where(total > 0, total, 1.0), np.nan)
+
+
+def _col_means(x: np.ndarray, axis: int) -> np.ndarray:
+    """nanmean without the all-NaN warning."""
+    count = (~np.isnan(x)).sum(axis=axis)
+    total = np.nansum(x, axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
+
+
+# -- cells, companies, bootstrap ------------------------------------------------------------
+@dataclass
+class CellScore:
+    index: float | None
+    subscores: dict[str, float | None]
+    replicates: np.ndarray  # bootstrap indices (NaN when the cell has no measured inquiry)
+
+
+def score_cells(cells: Sequence[tuple[Any, pd.DataFrame]], cfg: Scoring) -> dict[Any, CellScore]:
+    """Index, sub-scores and bootstrap replicates per cell (key, outcomes of that cell).
+
+    The random generator is seeded from ``cfg.seed`` and cells are drawn in the given order,
+    so the same data and order give the same intervals."""
+    rng = np.random.default_rng(cfg.seed)
+    w = _weights(cfg)
+    out: dict[Any, CellScore] = {}
+    for key, group in cells:
+        measured = group[group["outcome"].isin(["answered", "not_answered"])]
+        x = criteria_matrix(measured, cfg)
+        if len(x) == 0:
+            out[key] = CellScore(None, {c: None for c in CRITERIA},
+                                 np.full(cfg.samples, np.nan))
+            continue
+        means = _col_means(x, 0)
+        point = float(index_from_means(means, w))
+        draws = rng.integers(0, len(x), size=(cfg.samples, len(x)))
+        reps = index_from_means(_col_means(x[draws], 1), w)
+        out[key] = CellScore(None if np.isnan(point) else point,
+                             {c: None if np.isnan(m) else 100.0 * float(m)
+                              for c, m in zip(CRITERIA, means, strict=True)}, reps)
+    return out
+
+
+def combine_channels(cells: dict[str, CellScore], cfg: Scoring) -> tuple[float | None,
+                                                                       np.ndarray, list[str]]:
+    """A company's overall index from its channel cells: weights renormalised over the
+    channels with an index and a positive weight. Returns (index, replicates, channels)."""
+    used = [ch for ch, c in sorted(cells.items())
+            if c.index is not None and cfg.channel_weight(ch) > 0]
+    if not used:
+        return None, np.full(cfg.samples, np.nan), []
+    w = np.array([cfg.channel_weight(ch) for ch in used])
+    point = float(sum(wi * cells[ch].index for wi, ch in zip(w, used, strict=True)) / w.sum())
+    reps = np.stack([cells[ch].replicates for ch in used], axis=1)
+    reps = np.nansum(reps * w, axis=1) / w.sum()
+    return point, reps, used
+
+
+def interval(reps: np.ndarray) -> tuple[float | None, float | None]:
+    """The 2.5 % and 97.5 % points of bootstrap replicates."""
+    reps = reps[~np.isnan(reps)]
+    if reps.size == 0:
+        return None, None
+    low, high = np.percentile(reps, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def competition_ranks(values: Sequence[float | None]) -> list[int | None]:
+    """1, 1, 3 ... by value, higher first (values rounded to 0.01); None stays unranked."""
+    keys = [None if v is None or v != v else round(float(v), 2) for v in values]
+    return [None if k is None else 1 + sum(1 for o in keys if o is not None and o > k)
+            for k in keys]
+
+
+def rank_ranges(points: Sequence[float | None],
+                reps: Sequence[np.ndarray]) -> list[tuple[int | None, int | None, int | None]]:
+    """(rank, best, worst) per entry: the point rank and the 95 % range of the bootstrap
+    ranks (2.5 % and 97.5 % points), widened to include the point rank."""
+    ranks = competition_ranks(points)
+    idx = [i for i, r in enumerate(ranks) if r is not None]
+    out: list[tuple[int | None, int | None, int | None]] = [(None, None, None)] * len(points)
+    if not idx:
+        return out
+    mat = np.stack([np.round(reps[i], 2) for i in idx], axis=1)  # samples x entries
+    mat = np.where(np.isnan(mat), -np.inf, mat)
+    boot_ranks = 1 + (mat[:, None, :] > mat[:, :, None]).sum(axis=2)
+    for j, i in enumerate(idx):
+        col = boot_ranks[:, j]
+        best = int(np.percentile(col, 2.5, method="lower"))
+        worst = int(np.percentile(col, 97.5, method="higher"))
+        r = ranks[i]
+        assert r is not None
+        out[i] = (r, min(best, r), max(worst, r))
+    return out
+
+
+def overlaps(a: tuple[float | None, float | None], b: tuple[float | None, float | None]) -> bool:
+    """Whether two intervals overlap (an unknown interval overlaps everything)."""
+    if None in a or None in b:
+        return True
+    return not (a[0] > b[1] or b[0] > a[1])  # type: ignore[operator]
+
+
+def comparison(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """``better``, ``worse`` or ``indistinguishable`` for two table rows by their index
+    intervals: only non-overlapping intervals allow calling one better."""
+    ia = (a.get("index_ci_low"), a.get("index_ci_high"))
+    ib = (b.get("index_ci_low"), b.get("index_ci_high"))
+    if a.get("index") is None or b.get("index") is None or overlaps(ia, ib):
+        return "indistinguishable"
+    return "better" if a["index"] > b["index"] else "worse"
