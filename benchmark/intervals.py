@@ -31,6 +31,24 @@ def wilson(successes: int, n: int, alpha: float = ALPHA) -> tuple[float | None, 
     return max(0.0, float(low)), min(1.0, float(high))
 
 
+def wilson_many(k: np.ndarray, n: np.ndarray,
+                alpha: float = ALPHA) -> tuple[list[float | None], ...]:
+    """Shares k/n with their Wilson intervals, vectorised; None where n = 0."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    ok = n > 0
+    safe = np.where(ok, n, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        low, high = proportion_confint(np.where(ok, k, 0.0), safe, alpha=alpha,
+                                       method="wilson")
+    low = np.clip(np.asarray(low, dtype=float), 0.0, 1.0)
+    high = np.clip(np.asarray(high, dtype=float), 0.0, 1.0)
+    value = [float(a / b) if o else None for a, b, o in zip(k, n, ok, strict=True)]
+    return (value, [float(x) if o else None for x, o in zip(low, ok, strict=True)],
+            [float(x) if o else None for x, o in zip(high, ok, strict=True)])
+
+
 @dataclass
 class SurvivalCurve:
     """A Kaplan-Meier curve of S(t) = share still without a human reply at t (``times`` in

@@ -101,9 +101,13 @@ def probe_outcomes(study: Study, store: Store, now: datetime) -> pd.DataFrame:
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     companies = {c.id: c.name for c in study.companies}
+    manual: dict[str, bool] = {}
     rows: list[dict[str, Any]] = []
     for p in store.probes():
-        rows.append(_outcome(study, store, dict(p), companies, now))
+        ch = p["channel"]
+        if ch not in manual:
+            manual[ch] = _is_manual(ch)
+        rows.append(_outcome(study, store, dict(p), companies, now, manual[ch]))
     df = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
     for col in TIME_COLUMNS:
         df[col] = pd.to_datetime(df[col], utc=True)
@@ -116,9 +120,8 @@ _STATE_OUTCOME = {"failed": "failed", "unknown": "failed", "skipped": "failed",
 
 
 def _outcome(study: Study, store: Store, p: dict[str, Any], companies: dict[str, str],
-             now: datetime) -> dict[str, Any]:
+             now: datetime, manual: bool) -> dict[str, Any]:
     evidence = [e["path"] for e in store.evidence_for(p["id"])]
-    manual = _is_manual(p["channel"])
     facts = _scenario_facts(study, p["scenario_id"])
     logged_greeting = _logged_greeting(p.get("detail"))
     row: dict[str, Any] = {

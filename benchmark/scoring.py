@@ -128,27 +128,25 @@ def scoring_config(study: Study) -> Scoring:
 
 # -- per-inquiry criteria -------------------------------------------------------------------
 def criteria_matrix(measured: pd.DataFrame, cfg: Scoring) -> np.ndarray:
-    """One row per measured inquiry, one column per criterion (0-1, NaN = does not apply)."""
-    rows = []
-    for r in measured.to_dict("records"):
-        answered = r["outcome"] == "answered"
-        secs = r["seconds_to_first_human_reply"]
-        quality = np.nan
-        if r.get("quality_rating") is not None and not _nan(r.get("quality_rating")):
-            quality = float(r["quality_rating"])
-        elif r["n_facts"]:
-            quality = float(r["checklist_coverage"] or 0.0) if answered else 0.0
-        tone = np.nan
-        if r["greeting_applies"]:
-            tone = (1.0 if r["personal_salutation"] else 0.0) if answered else 0.0
-        rows.append([1.0 if answered else 0.0,
-                     cfg.speed(float(secs)) if answered and secs is not None else 0.0,
-                     quality, tone])
-    return np.array(rows, dtype=float).reshape(len(rows), len(CRITERIA))
-
-
-def _nan(v: Any) -> bool:
-    return isinstance(v, float) and v != v
+    """One row per measured inquiry, one column per criterion (0-1, NaN = does not apply).
+    A ``quality_rating`` column (0-1, e.g. from human ratings) replaces checklist coverage
+    where it has a value."""
+    answered = (measured["outcome"] == "answered").to_numpy()
+    secs = measured["seconds_to_first_human_reply"].to_numpy()
+    reach = answered.astype(float)
+    speed = np.array([cfg.speed(float(t)) if a and t is not None and t == t else 0.0
+                      for a, t in zip(answered, secs, strict=True)], dtype=float)
+    cov = pd.to_numeric(measured["checklist_coverage"], errors="coerce").to_numpy(dtype=float)
+    has_facts = pd.to_numeric(measured["n_facts"], errors="coerce").fillna(0).to_numpy() > 0
+    quality = np.where(has_facts, np.where(answered, np.nan_to_num(cov), 0.0), np.nan)
+    if "quality_rating" in measured.columns:
+        rating = pd.to_numeric(measured["quality_rating"], errors="coerce").to_numpy(float)
+        quality = np.where(np.isnan(rating), quality, rating)
+    applies = measured["greeting_applies"].to_numpy().astype(bool)
+    sal = np.array([v is True or v == True for v in measured["personal_salutation"]],  # noqa: E712
+                   dtype=float)
+    tone = np.where(applies, np.where(answered, sal, 0.0), np.nan)
+    return np.column_stack([reach, speed, quality, tone]).reshape(len(measured), len(CRITERIA))
 
 
 def _weights(cfg: Scoring) -> np.ndarray:
@@ -197,8 +195,13 @@ def score_cells(cells: Sequence[tuple[Any, pd.DataFrame]], cfg: Scoring) -> dict
             continue
         means = _col_means(x, 0)
         point = float(index_from_means(means, w))
-        draws = rng.integers(0, len(x), size=(cfg.samples, len(x)))
-        reps = index_from_means(_col_means(x[draws], 1), w)
+        # a resample = how often each inquiry is drawn (multinomial counts), so the resampled
+        # criterion means are two matrix products instead of a samples x n x 4 array
+        counts = rng.multinomial(len(x), np.full(len(x), 1.0 / len(x)), size=cfg.samples)
+        present = ~np.isnan(x)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            boot_means = (counts @ np.where(present, x, 0.0)) / (counts @ present)
+        reps = index_from_means(boot_means, w)
         out[key] = CellScore(None if np.isnan(point) else point,
                              {c: None if np.isnan(m) else 100.0 * float(m)
                               for c, m in zip(CRITERIA, means, strict=True)}, reps)
@@ -247,7 +250,10 @@ def rank_ranges(points: Sequence[float | None],
         return out
     mat = np.stack([np.round(reps[i], 2) for i in idx], axis=1)  # samples x entries
     mat = np.where(np.isnan(mat), -np.inf, mat)
-    boot_ranks = 1 + (mat[:, None, :] > mat[:, :, None]).sum(axis=2)
+    ordered = np.sort(mat, axis=1)
+    boot_ranks = np.empty(mat.shape, dtype=int)
+    for s in range(mat.shape[0]):  # rank = 1 + number of entries with a higher index
+        boot_ranks[s] = 1 + mat.shape[1] - np.searchsorted(ordered[s], mat[s], side="right")
     for j, i in enumerate(idx):
         col = boot_ranks[:, j]
         best = int(np.percentile(col, 2.5, method="lower"))

@@ -22,7 +22,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .intervals import SMALL_SAMPLE, SurvivalCurve, km_median_ci, km_quantile, survival, wilson
+from .intervals import (
+    SMALL_SAMPLE,
+    SurvivalCurve,
+    km_median_ci,
+    km_quantile,
+    survival,
+    wilson_many,
+)
 from .scoring import (
     CRITERIA,
     CellScore,
@@ -77,11 +84,6 @@ def survival_curve(group: pd.DataFrame) -> SurvivalCurve:
     return curve
 
 
-def _share(prefix: str, k: int, n: int) -> dict[str, float | None]:
-    low, high = wilson(k, n)
-    return {prefix: k / n if n else None, f"{prefix}_ci_low": low, f"{prefix}_ci_high": high}
-
-
 def _mean(values: Iterable[Any]) -> float | None:
     vals = [float(v) for v in values if v is not None and not _isnan(v)]
     return sum(vals) / len(vals) if vals else None
@@ -92,35 +94,51 @@ def _isnan(v: Any) -> bool:
 
 
 def _aggregate(group: pd.DataFrame) -> dict[str, Any]:
-    """Counts, shares and times of one cell (see the module doc)."""
-    outcome = group["outcome"]
-    measured = _measured(group)
-    n = len(measured)
-    answered = measured[measured["outcome"].eq("answered")]
-    secs = [float(s) for s in answered["seconds_to_first_human_reply"]]
-    out: dict[str, Any] = {"n_probes": len(group), "n_sent": len(_sent(group))}
+    """Counts, shares and times of one cell (see the module doc). Shares are stored with
+    their counts (``_k_<share>``, ``_n``); :func:`_with_intervals` adds the intervals."""
+    outcome = group["outcome"].to_numpy()
+    is_measured = (outcome == "answered") | (outcome == "not_answered")
+    is_answered = outcome == "answered"
+    n = int(is_measured.sum())
+    secs = [float(s) for s in group["seconds_to_first_human_reply"].to_numpy()[is_answered]]
+    observed = group["observed_seconds"].to_numpy()
+    has_obs = pd.notna(observed)
+    dur = [float(x) for x in observed[has_obs]]
+    obs = [not bool(c) for c in group["censored"].to_numpy()[has_obs]]
+    out: dict[str, Any] = {"n_probes": len(group), "n_sent": len(dur), "_n": n}
     for name in ("answered", "not_answered", "pending", "failed", "blocked", "bounced"):
-        out[f"n_{name}"] = int(outcome.eq(name).sum())
-    out.update(_share("answered_share", len(answered), n))
-    out.update(_share("any_reply_share", int(measured["first_reply_at"].notna().sum()), n))
+        out[f"n_{name}"] = int((outcome == name).sum())
+    out["_k_answered_share"] = len(secs)
+    out["_k_any_reply_share"] = int(pd.notna(group["first_reply_at"].to_numpy()[is_measured])
+                                    .sum())
     for name, limit in WITHIN.items():
-        out.update(_share(name, sum(1 for s in secs if s <= limit), n))
+        out[f"_k_{name}"] = sum(1 for x in secs if x <= limit)
     out["median_hours"] = float(np.median(secs)) / HOUR if secs else None
     out["mean_hours"] = float(np.mean(secs)) / HOUR if secs else None
-    sent = _sent(group)
-    dur = [float(x) for x in sent["observed_seconds"]]
-    obs = [not bool(c) for c in sent["censored"]]
     km = km_quantile(survival(dur, obs).steps, 0.5) if dur else None
-    low, high = km_median_ci(dur, obs)
+    low, high = km_median_ci(dur, obs) if km is not None else (None, None)
     out["km_median_hours"] = km / HOUR if km is not None else None
     out["km_median_ci_low_hours"] = low / HOUR if low is not None else None
     out["km_median_ci_high_hours"] = high / HOUR if high is not None else None
-    out["ack_share"] = (int(measured["acknowledged"].eq(True).sum()) / n) if n else None
+    ack = group["acknowledged"].to_numpy()[is_measured]
+    out["ack_share"] = sum(1 for v in ack if v is True) / n if n else None
+    answered = group[is_answered]
     out["checklist_coverage"] = _mean(answered["checklist_coverage"])
     sal = [bool(v) for v in answered["personal_salutation"] if v is not None and not _isnan(v)]
     out["personal_salutation_rate"] = sum(sal) / len(sal) if sal else None
     out["small_sample"] = n < SMALL_SAMPLE
     return out
+
+
+def _with_intervals(df: pd.DataFrame) -> pd.DataFrame:
+    """Each share and its 95 % Wilson interval from the counts kept by :func:`_aggregate`
+    (one vectorised statsmodels call per share)."""
+    n = df["_n"].to_numpy(dtype=float)
+    for share in SHARES:
+        k = df[f"_k_{share}"].to_numpy(dtype=float)
+        value, low, high = wilson_many(k, n)
+        df[share], df[f"{share}_ci_low"], df[f"{share}_ci_high"] = value, low, high
+    return df.drop(columns=["_n", *[f"_k_{s}" for s in SHARES]])
 
 
 def _score_fields(cell: CellScore, cfg: Scoring, language: str) -> dict[str, Any]:
@@ -176,7 +194,7 @@ def company_table(outcomes: pd.DataFrame, scoring: Scoring | None = None,
         ranged = rank_ranges([records[i]["index"] for i in idx], [reps[i] for i in idx])
         for i, (rank, best, worst) in zip(idx, ranged, strict=True):
             records[i].update(rank=rank, rank_best=best, rank_worst=worst)
-    df = pd.DataFrame(records, columns=COMPANY_COLUMNS)
+    df = _with_intervals(pd.DataFrame(records)).reindex(columns=COMPANY_COLUMNS)
     df["_all"] = df["channel"].eq(ALL_CHANNELS)
     df = df.sort_values(["_all", "channel", "rank", "company"],
                         ascending=[False, True, True, True], na_position="last",
@@ -197,7 +215,7 @@ def channel_table(outcomes: pd.DataFrame, scoring: Scoring | None = None,
                 **_score_fields(cells[ch], cfg, language), "weight": cfg.channel_weight(ch),
                 "rank": None, "rank_best": None, "rank_worst": None}
                for ch, g in groups]
-    return tidy(pd.DataFrame(records, columns=CHANNEL_COLUMNS))
+    return tidy(_with_intervals(pd.DataFrame(records)).reindex(columns=CHANNEL_COLUMNS))
 
 
 def tidy(df: pd.DataFrame) -> pd.DataFrame:

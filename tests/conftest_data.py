@@ -150,3 +150,67 @@ def populate(store: Store) -> dict[str, list[int]]:
     ids["cora"].append(p)
     ids["cora"].append(add_probe(store, "cora", state="blocked", sent_at=None))
     return ids
+
+
+# -- invariants of the figures (issue 9), shared by the hand-made and the demo tests -------
+OUTCOME_COUNTS = ["n_answered", "n_not_answered", "n_pending", "n_failed", "n_blocked",
+                  "n_bounced"]
+
+
+def _val(v: object) -> float | None:
+    """A cell as float, None for missing (works for DataFrame cells and CSV strings)."""
+    if v is None or v == "":
+        return None
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if f != f else f
+
+
+def assert_invariants(rows: list[dict], *, companies: bool = True) -> None:
+    """Check every row of a companies or channels table (records, or CSV rows as strings)."""
+    eps = 1e-9
+    for r in rows:
+        where = f"{r.get('company_id', '')}/{r['channel']}"
+        counts = [int(_val(r[c]) or 0) for c in OUTCOME_COUNTS]
+        assert sum(counts) == int(_val(r["n_probes"])), where
+        measured = counts[0] + counts[1]
+        shares = [_val(r[c]) for c in ("within_1h", "within_24h", "within_72h",
+                                       "answered_share")]
+        if measured == 0:
+            assert all(s is None for s in shares), where
+            assert _val(r["index"]) is None, where
+        else:
+            assert all(s is not None for s in shares), where
+            assert shares[0] <= shares[1] + eps <= shares[2] + 2 * eps <= shares[3] + 3 * eps, \
+                (where, shares)
+            assert abs(shares[3] - counts[0] / measured) < 1e-4, where
+        for col in ("answered_share", "within_1h", "within_24h", "within_72h",
+                    "any_reply_share"):
+            v, lo, hi = _val(r[col]), _val(r[f"{col}_ci_low"]), _val(r[f"{col}_ci_high"])
+            if v is not None:
+                assert 0 <= lo <= v + eps and v <= hi + eps and hi <= 1, (where, col)
+                assert round(v, 4) == v, (where, col, v)
+        idx = _val(r["index"])
+        if idx is not None:
+            lo, hi = _val(r["index_ci_low"]), _val(r["index_ci_high"])
+            assert 0 <= lo <= idx + 1e-6 and idx <= hi + 1e-6 and hi <= 100 + eps, where
+            assert r["grade"] not in (None, ""), where
+        small = str(r["small_sample"]).lower() in ("true", "1")
+        assert small == (measured < 5), where
+        if companies and _val(r["rank"]) is not None:
+            assert _val(r["rank_best"]) <= _val(r["rank"]) <= _val(r["rank_worst"]), where
+        if companies and measured > 0 and idx is not None:
+            assert _val(r["rank"]) is not None, where
+    if companies:
+        by_company: dict[str, dict[str, list[dict]]] = {}
+        for r in rows:
+            by_company.setdefault(r["company_id"], {}).setdefault(
+                "all" if r["channel"] == "all" else "ch", []).append(r)
+        for cid, parts in by_company.items():
+            assert len(parts.get("all", [])) == 1, cid
+            (total,) = parts["all"]
+            for c in ["n_probes", *OUTCOME_COUNTS]:
+                assert int(_val(total[c])) == sum(int(_val(x[c])) for x in parts["ch"]), \
+                    (cid, c)

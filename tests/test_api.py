@@ -49,3 +49,19 @@ def test_open_study_names_the_problem(tmp_path) -> None:
         servicebench.open_study(tmp_path)
     with pytest.raises(AttributeError):
         servicebench.no_such_name  # noqa: B018
+
+
+def test_api_tables_carry_the_index_and_default_to_the_stored_cut_off(study) -> None:
+    companies = study.companies(as_of=NOW)
+    overall = companies[companies["channel"] == "all"]
+    assert {"index", "index_ci_low", "index_ci_high", "grade", "rank", "rank_best",
+            "rank_worst", "small_sample"} <= set(companies.columns)
+    assert overall["grade"].isin(["sehr gut", "gut", "befriedigend", "ausreichend",
+                                  "mangelhaft"]).all()  # the study is German
+    from servicebench.store import Store
+
+    store = Store(study.folder)
+    store.set_meta("as_of", "2026-03-02T09:00:00.000+00:00", NOW)  # one hour after T0
+    store.close()
+    assert study.as_of() == at(1)
+    assert study.companies().query("channel == 'all'")["n_pending"].sum() > 0

@@ -90,3 +90,44 @@ def test_demo_study_is_valid_with_forms(tmp_path: Path) -> None:
         for net, cfg in study.company(co.id).channels.items():
             if net in want:
                 assert cfg == want[net], (co.id, net)
+
+
+@pytest.mark.slow
+def test_demo_exports_satisfy_the_invariants_and_cut_off_reproduces(tmp_path: Path) -> None:
+    """Issue 9 on the demo: invariants of its exports, the stored cut-off, and an interim
+    report in the middle of the windows (banner, pending counts) versus none at the end."""
+    from conftest_data import assert_invariants
+
+    out = tmp_path / "demo"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["demo", "--out", str(out), "--no-forms", "--speed", "40000"])
+    assert result.exit_code == 0, result.output
+    for name, companies in (("companies.csv", True), ("channels.csv", False)):
+        with open(out / name, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        assert rows, name
+        assert_invariants(rows, companies=companies)
+    first = (out / "companies.csv").read_text()
+    # re-exporting the demo's study without --as-of uses its stored cut-off: same figures
+    again = runner.invoke(cli, ["export", str(out / "study"), "--out", str(tmp_path / "again")])
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "again" / "companies.csv").read_text() == first
+    with open(out / "probes.csv", newline="") as fh:
+        probes = list(csv.DictReader(fh))
+    sent = sorted(p["sent_at"] for p in probes if p["sent_at"])
+    mid = sent[len(sent) // 2]
+    report = runner.invoke(cli, ["report", str(out / "study"), "--format", "html", "--out",
+                                 str(tmp_path / "mid.html"), "--as-of", mid])
+    assert report.exit_code == 0, report.output
+    html = (tmp_path / "mid.html").read_text()
+    assert 'class="preliminary"' in html and "pending at the cut-off" in html
+    exp = runner.invoke(cli, ["export", str(out / "study"), "--out", str(tmp_path / "mid"),
+                              "--as-of", mid])
+    assert exp.exit_code == 0, exp.output
+    with open(tmp_path / "mid" / "companies.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert_invariants(rows)
+    assert sum(int(r["n_pending"]) for r in rows if r["channel"] == "all") > 0
+    end = (out / "report.html").read_text()
+    assert 'class="preliminary"' not in end
+    assert all(r["n_pending"] == "0" for r in csv.DictReader(first.splitlines()))

@@ -55,8 +55,33 @@ def test_csv_files_and_columns(data, tmp_path) -> None:
     companies = read_csv(paths[1])
     assert list(companies[0]) == COMPANY_COLUMNS
     cora = next(r for r in companies if r["company_id"] == "cora" and r["channel"] == "all")
-    assert cora["median_human_seconds"] == "" and cora["rank"] == "3"
+    assert cora["km_median_hours"] == "" and cora["rank"] == "3"
+    assert cora["n_blocked"] == "1" and cora["n_not_answered"] == "1"
     assert list(read_csv(paths[2])[0]) == CHANNEL_COLUMNS
+    assert first["outcome"] == "answered" and failed["outcome"] == "failed"
+
+
+ISSUE_COLUMNS = ["n_probes", "n_answered", "n_not_answered", "n_pending", "n_failed",
+                 "n_blocked", "n_bounced", "answered_share", "answered_share_ci_low",
+                 "answered_share_ci_high", "within_1h", "within_24h", "within_72h",
+                 "median_hours", "mean_hours", "km_median_hours", "index", "index_ci_low",
+                 "index_ci_high", "grade", "rank", "rank_best", "rank_worst", "small_sample"]
+
+
+def test_exports_carry_the_issue_columns_rounded(data, tmp_path) -> None:
+    study, store, _ = data
+    paths = export_tables(study, store, "csv", tmp_path / "o", now=NOW)
+    for path in paths[1:]:
+        rows = read_csv(path)
+        assert set(ISSUE_COLUMNS) <= set(rows[0])
+        for r in rows:
+            for col in ("answered_share", "within_24h", "index", "mean_hours"):
+                if r[col]:
+                    assert len(r[col].split(".")[-1]) <= 4, (col, r[col])
+    companies = read_csv(paths[1])
+    alls = [r for r in companies if r["channel"] == "all"]
+    assert {r["company_id"] for r in alls} == {"acme", "bolt", "cora"}
+    assert all(r["index"] != "" for r in alls)
 
 
 def test_xlsx_workbook(data, tmp_path) -> None:

@@ -109,6 +109,9 @@ def test_answered_call_becomes_sent_probe_and_human_message(setup, tmp_path: Pat
     assert r["seconds_to_first_human_reply"] == 540
     assert list(r["checklist_found"]) == ["tage", "wunschtag"]
     assert r["censored"] is False or r["censored"] == False  # noqa: E712
+    assert r["outcome"] == "answered"
+    # a greeting on a call is not judged from the tester's notes: not applicable, not "no"
+    assert r["personal_salutation"] is None and not r["greeting_applies"]
 
 
 def test_checklist_line_matches_exactly_the_answered_facts(setup) -> None:
@@ -137,6 +140,11 @@ def test_gave_up_and_late_answer_are_censored(setup) -> None:
     assert "beyond the 45 min abandonment limit" in detail["note"]
     df = probe_outcomes(study, store, now=T0 + timedelta(days=5))
     assert bool(df.set_index("probe_id").loc[probes["phone"], "censored"]) is True
+    # reached nobody (or only after the cap): not answered, never pending, whatever the cut-off
+    for cut in (T0 + timedelta(minutes=5), T0 + timedelta(days=5)):
+        df = probe_outcomes(study, store, now=cut).set_index("probe_id")
+        assert df.loc[probes["chat"], "outcome"] == "not_answered"
+        assert df.loc[probes["phone"], "outcome"] == "not_answered"
 
 
 def test_no_connection_and_relogging(setup) -> None:

@@ -25,7 +25,6 @@ from servicebench.metrics import (
     km_share_within,
     personal_salutation,
     probe_outcomes,
-    rank_rows,
 )
 from servicebench.study import Fact, Persona
 
@@ -112,10 +111,11 @@ def test_censored_probes_are_not_averaged_as_zero(data) -> None:
         assert row["observed_seconds"] == pytest.approx(7 * DAY)
         assert row["checklist_coverage"] is None or math.isnan(row["checklist_coverage"])
     row = company_table(out).query("channel == 'all'").iloc[0]
-    assert row["human_response_rate"] == pytest.approx(1 / 3)
-    assert row["median_human_seconds"] is None  # 1 of 3 answered: not reached, not 10 h / 3
-    assert row["within_24h"] == pytest.approx(1 / 3)
-    assert row["n_censored"] == 2
+    assert row["answered_share"] == pytest.approx(1 / 3, abs=1e-4)
+    assert row["km_median_hours"] is None  # 1 of 3 answered: not reached, not 10 h / 3
+    assert row["median_hours"] == 10.0  # over the answered probes only
+    assert row["within_24h"] == pytest.approx(1 / 3, abs=1e-4)
+    assert row["n_not_answered"] == 2
 
 
 def test_open_window_is_censored_at_now(data) -> None:
@@ -125,8 +125,9 @@ def test_open_window_is_censored_at_now(data) -> None:
     assert row["censored"] is True and row["window_closed"] is False
     assert row["observed_seconds"] == pytest.approx(48 * H)
     table = company_table(probe_outcomes(study, store, at(48)))
-    assert table.iloc[0]["n_open"] == 1
-    assert table.iloc[0]["within_72h"] is None  # not followed 72 h yet
+    assert table.iloc[0]["n_pending"] == 1 and table.iloc[0]["n_not_answered"] == 0
+    assert table.iloc[0]["within_72h"] is None  # nothing measured yet: no share at all
+    assert table.iloc[0]["index"] is None and pd.isna(table.iloc[0]["rank"])
 
 
 def test_messages_after_the_window_or_now_are_ignored(data) -> None:
@@ -151,8 +152,10 @@ def test_bounce_and_unrelated_are_not_replies(data) -> None:
     row = one(out, p)
     assert pd.isna(row["first_reply_at"]) and row["bounced"] is True
     assert row["kinds"] == "bounce,unrelated" and row["censored"] is True
+    assert row["outcome"] == "bounced"
     figures = company_table(out).iloc[0]
-    assert figures["response_rate"] == 0 and figures["bounce_rate"] == 1
+    assert figures["n_bounced"] == 1 and figures["n_not_answered"] == 0
+    assert figures["answered_share"] is None  # a dead address is not a measurement
 
 
 def test_unsent_probes_have_state_and_no_times(data) -> None:
@@ -166,7 +169,7 @@ def test_unsent_probes_have_state_and_no_times(data) -> None:
     assert one(out, ids["cora"][1])["state"] == "blocked"
     row = company_table(out).query("company_id == 'bolt' and channel == 'all'").iloc[0]
     assert (row["n_probes"], row["n_sent"], row["n_failed"]) == (2, 1, 1)
-    assert row["human_response_rate"] == 1.0  # over sent probes only
+    assert row["answered_share"] == 1.0  # over measured probes only
 
 
 # -- checklist ---------------------------------------------------------------------------
@@ -256,22 +259,23 @@ def test_rank_ties_share_a_rank(data) -> None:
     overall = table[table["channel"] == "all"].set_index("company_id")
     assert overall.loc["acme", "rank"] == 1 and overall.loc["bolt", "rank"] == 1
     assert overall.loc["cora", "rank"] == 3
+    assert overall.loc["acme", "index"] > overall.loc["cora", "index"]
     assert list(table["channel"][:3]) == ["all"] * 3
 
 
-def test_rank_rule_order() -> None:
-    base = {"n_sent": 2, "human_response_rate": 0.5, "median_human_seconds": 100.0,
-            "checklist_coverage": 0.5}
-    rows = [
-        {**base},
-        {**base, "human_response_rate": 1.0, "median_human_seconds": None},  # rate first
-        {**base, "median_human_seconds": 50.0, "checklist_coverage": 0.0},  # then median
-        {**base, "checklist_coverage": None},  # coverage none ranks last among equals
-        {**base, "n_sent": 0},
-        {**base, "median_human_seconds": None},  # not reached after every median
-    ]
-    assert rank_rows(rows) == [3, 1, 2, 4, None, 5]
-
+def test_complete_slow_answers_beat_fast_empty_ones(data) -> None:
+    """The old rule ranked by reply rate then median: a canned answer covering nothing beat
+    a slow complete one. The index weighs quality, so the complete answer wins."""
+    study, store = data
+    for _ in range(3):
+        p = add_probe(store, "acme")  # slow (50 h) but complete and personal
+        add_message(store, p, "human", at(50), text=HUMAN_DE)
+        q = add_probe(store, "bolt")  # fast (30 min), generic, covers nothing
+        add_message(store, q, "human", at(0.5), text="Bitte sehen Sie in unser Hilfe-Center.")
+    overall = company_table(probe_outcomes(study, store, LATER)).query("channel == 'all'")
+    overall = overall.set_index("company_id")
+    assert overall.loc["acme", "rank"] == 1 and overall.loc["bolt", "rank"] == 2
+    assert overall.loc["acme", "grade"] is not None
 
 def test_channel_table_compares_channels(tmp_path) -> None:
     study, store = make_study(tmp_path / "s")
@@ -283,10 +287,10 @@ def test_channel_table_compares_channels(tmp_path) -> None:
     out = probe_outcomes(study, store, LATER)
     ch = channel_table(out).set_index("channel")
     assert list(ch.index) == ["email", "phone", "webform"]
-    assert ch.loc["email", "human_response_rate"] == 1.0
-    assert ch.loc["webform", "human_response_rate"] == 0.0
-    assert ch.loc["webform", "median_human_seconds"] is None
-    assert ch.loc["phone", "median_human_seconds"] == 0.0
+    assert ch.loc["email", "answered_share"] == 1.0
+    assert ch.loc["webform", "answered_share"] == 0.0
+    assert ch.loc["webform", "km_median_hours"] is None
+    assert ch.loc["phone", "km_median_hours"] == 0.0
     per = company_table(out)
     assert set(per[per.company_id == "acme"]["channel"]) == {"all", "email", "webform"}
     store.close()

@@ -53,7 +53,9 @@ def test_html_is_english_and_quotes_the_rules(tmp_path) -> None:
     for text in ("Ranking", "Methods", "Companies in detail", "not reached", "2 days 2 h"):
         assert text in html
     assert "Rangliste" not in html
-    assert "Ranking rule: within each channel" in html  # company_table docstring
+    assert "Ranking rule: companies are ranked by their index" in html  # company_table doc
+    assert "Scoring rule: every inquiry" in html and "Rates rule:" in html
+    assert "Overall index and grades" in html and "very good" in html  # methods: bands
     assert "Kaplan-Meier estimate of S(t)" not in html  # summary lines are not quoted
     store.close()
 
