@@ -23,6 +23,8 @@ class KMSeries:
     label: str
     curve: Curve
     censored: list[float] = field(default_factory=list)  # censoring times in seconds
+    lower: Curve | None = None  # 95 % band of S(t) (Greenwood), drawn as thin dashed steps
+    upper: Curve | None = None
 
 
 def _e(text: object) -> str:
@@ -78,6 +80,11 @@ def km_chart(series: list[KMSeries], window_seconds: float, *, title: str, x_lab
                f'text-anchor="middle" fill="#333">{_e(y_label)}</text>')
     for i, s in enumerate(series):
         colour = PALETTE[i % len(PALETTE)]
+        for band in (s.lower, s.upper):
+            if band:
+                out.append(f'<path class="band" d="{_step_path(band, x, y, window_seconds)}" '
+                           f'fill="none" stroke="{colour}" stroke-width="0.7" '
+                           'stroke-dasharray="3 2" opacity="0.6"/>')
         out.append(f'<path d="{_step_path(s.curve, x, y, window_seconds)}" fill="none" '
                    f'stroke="{colour}" stroke-width="1.8"/>')
         for c in s.censored:

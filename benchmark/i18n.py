@@ -52,8 +52,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "by_channel": "Nach Kanal",
         "km_title": "Anteil persönlich beantworteter Anfragen über die Zeit",
         "km_note": ("Kaplan-Meier-Schätzung; Anfragen ohne persönliche Antwort gehen bis zum "
-                    "Ende ihres Antwortfensters (oder bis heute) in die Kurve ein, senkrechte "
-                    "Striche markieren diese Zensierungen."),
+                    "Ende ihres Antwortfensters (oder bis zum Stichtag) in die Kurve ein, "
+                    "senkrechte Striche markieren diese Zensierungen. Gestrichelt: "
+                    "95-%-Band (Greenwood); „n<5“: kleine Stichprobe."),
         "bars_title": "Antwortquoten nach Unternehmen und Kanal",
         "bars_any": "irgendeine Antwort",
         "bars_human": "persönliche Antwort",
@@ -224,10 +225,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "rule_intervals": (
             "Intervalle: Anteile mit 95-%-Wilson-Intervall; Kaplan-Meier-Median mit "
             "95-%-Intervall nach Greenwood; Index und Rang mit 95-%-Bootstrap-Intervall "
-            "(Anfragen je Unternehmen und Kanal mit Zurücklegen neu gezogen). Unternehmen, "
-            "deren Index-Intervalle sich überschneiden, werden nicht als besser oder "
-            "schlechter bezeichnet. Unter fünf gewerteten Anfragen gilt eine Zelle als kleine "
-            "Stichprobe."),
+            "(Anfragen je Unternehmen und Kanal mit Zurücklegen neu gezogen, fester Seed). "
+            "Bei weniger als fünf gewerteten Anfragen (kleine Stichprobe) oder lauter gleich "
+            "bewerteten Anfragen zeigt das Neuziehen keine Unsicherheit; dann wird das "
+            "Intervall auf das Wilson-Intervall von Index/100 als Anteil erweitert (vorsichtig: "
+            "ein Wert zwischen 0 und 1 schwankt höchstens so stark wie eine Ja/Nein-Antwort), "
+            "und das Gesamtintervall umfasst auch das Wilson-Intervall mit der effektiven Zahl "
+            "der Anfragen des gewichteten Mittels. "
+            "Der Rangbereich umfasst den Bootstrap-Bereich und jeden Rang, den sich "
+            "überschneidende Intervalle zulassen. Unternehmen, deren Index-Intervalle sich "
+            "überschneiden, werden nicht als besser oder schlechter bezeichnet."),
         "day_one": "Tag",
         "day_many": "Tage",
     },
@@ -271,8 +278,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "by_channel": "By channel",
         "km_title": "Share of inquiries answered by a person over time",
         "km_note": ("Kaplan-Meier estimate; inquiries without a human reply stay in the curve "
-                    "until the end of their window (or today); vertical ticks mark these "
-                    "censored inquiries."),
+                    "until the end of their window (or the cut-off); vertical ticks mark these "
+                    "censored inquiries. Dashed: 95% band (Greenwood); \"n<5\": small "
+                    "sample."),
         "bars_title": "Response rates by company and channel",
         "bars_any": "any reply",
         "bars_human": "human reply",

@@ -276,9 +276,11 @@ def _charts(study: Study, outcomes: pd.DataFrame, overall: list[dict[str, Any]],
             sent = g[g["state"].eq("sent") & g["sent_at"].notna()]
             if sent.empty:
                 continue
-            cens = [float(s) for s, c in zip(sent["observed_seconds"], sent["censored"],
-                                             strict=True) if c]
-            out.append(KMSeries(label, metrics.human_curve(g), cens))
+            sc = metrics.survival_curve(g)
+            name = f"{label} (n<5)" if sc.small_sample else label
+            out.append(KMSeries(name, sc.steps, sc.censored_at,
+                                list(zip(sc.times, sc.lower, strict=True)),
+                                list(zip(sc.times, sc.upper, strict=True))))
         return out
 
     by_company = [(r["company"], outcomes[outcomes["company_id"] == r["company_id"]])

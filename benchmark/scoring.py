@@ -16,10 +16,15 @@ channel it was not tested on.
 
 Interval rule: the 95 % intervals of the index and of the rank come from a seeded bootstrap:
 the inquiries of each company and channel are resampled with replacement, all indices and
-ranks recomputed, and the 2.5 % and 97.5 % points of the replicates taken. With fewer than
-five inquiries in a cell the interval understates the uncertainty; such cells are marked as
-small samples. Companies whose index intervals overlap are not called better or worse than
-each other.
+ranks recomputed, and the 2.5 % and 97.5 % points of the replicates taken. Resampling cannot
+show the uncertainty of a handful of results, so for a cell with fewer than five inquiries
+(marked as a small sample), or whose inquiries all scored alike, the interval is widened to
+the Wilson interval of index/100 as a share of its inquiries (conservative: a score between 0
+and 1 varies at most as much as a yes/no answer); a company's overall interval then also
+covers the Wilson interval with the effective number of inquiries of its weighted mean. The
+rank range covers the bootstrap's range and every rank the overlapping index intervals
+allow. Companies whose index intervals overlap are not called better or worse than each
+other.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .intervals import SMALL_SAMPLE, wilson_many
 from .study import Study, parse_duration
 
 CRITERIA = ("reachability", "speed", "quality", "tone")
@@ -176,6 +182,23 @@ class CellScore:
     index: float | None
     subscores: dict[str, float | None]
     replicates: np.ndarray  # bootstrap indices (NaN when the cell has no measured inquiry)
+    n: int = 0
+    low: float | None = None  # the 95 % interval (see the interval rule)
+    high: float | None = None
+    widened: bool = False  # small or uniform sample: the Wilson bound was used
+
+
+def _cell_interval(point: float, reps: np.ndarray, n: int) -> tuple[float, float, bool]:
+    """Bootstrap percentile interval; for fewer than 5 inquiries, or when every resample
+    gives the same index (all inquiries scored alike), widened to the Wilson interval of
+    index/100 as a share of n (a score between 0 and 1 varies at most as much as a yes/no
+    answer), because resampling a handful of identical results shows no uncertainty."""
+    low, high = interval(reps)
+    assert low is not None and high is not None
+    if n >= SMALL_SAMPLE and high - low > 1e-9:
+        return low, high, False
+    _, wl, wh = wilson_many(np.array([n * point / 100.0]), np.array([float(n)]))
+    return min(low, 100.0 * wl[0]), max(high, 100.0 * wh[0]), True  # type: ignore[operator]
 
 
 def score_cells(cells: Sequence[tuple[Any, pd.DataFrame]], cfg: Scoring) -> dict[Any, CellScore]:
@@ -202,25 +225,40 @@ def score_cells(cells: Sequence[tuple[Any, pd.DataFrame]], cfg: Scoring) -> dict
         with np.errstate(invalid="ignore", divide="ignore"):
             boot_means = (counts @ np.where(present, x, 0.0)) / (counts @ present)
         reps = index_from_means(boot_means, w)
-        out[key] = CellScore(None if np.isnan(point) else point,
-                             {c: None if np.isnan(m) else 100.0 * float(m)
-                              for c, m in zip(CRITERIA, means, strict=True)}, reps)
+        subs = {c: None if np.isnan(m) else 100.0 * float(m)
+                for c, m in zip(CRITERIA, means, strict=True)}
+        if np.isnan(point):
+            out[key] = CellScore(None, subs, reps, len(x))
+            continue
+        low, high, widened = _cell_interval(point, reps, len(x))
+        out[key] = CellScore(point, subs, reps, len(x), low, high, widened)
     return out
 
 
-def combine_channels(cells: dict[str, CellScore], cfg: Scoring) -> tuple[float | None,
-                                                                       np.ndarray, list[str]]:
+def combine_channels(cells: dict[str, CellScore], cfg: Scoring) -> CellScore:
     """A company's overall index from its channel cells: weights renormalised over the
-    channels with an index and a positive weight. Returns (index, replicates, channels)."""
+    channels with an index and a positive weight. The interval is the bootstrap's; when a
+    channel's interval was widened (small sample) it also covers the Wilson interval with
+    Kish's effective number of inquiries, (sum of weights)^2 / sum(weight^2 / n).
+    ``subscores`` holds the channels used as keys."""
     used = [ch for ch, c in sorted(cells.items())
             if c.index is not None and cfg.channel_weight(ch) > 0]
     if not used:
-        return None, np.full(cfg.samples, np.nan), []
+        return CellScore(None, {}, np.full(cfg.samples, np.nan))
     w = np.array([cfg.channel_weight(ch) for ch in used])
     point = float(sum(wi * cells[ch].index for wi, ch in zip(w, used, strict=True)) / w.sum())
     reps = np.stack([cells[ch].replicates for ch in used], axis=1)
     reps = np.nansum(reps * w, axis=1) / w.sum()
-    return point, reps, used
+    low, high = interval(reps)
+    widened = any(cells[ch].widened for ch in used)
+    if widened and low is not None and high is not None:
+        # Kish's effective number of inquiries of a weighted mean of channel means
+        n_eff = float(w.sum() ** 2 / sum(wi ** 2 / cells[ch].n
+                                        for wi, ch in zip(w, used, strict=True)))
+        _, wl, wh = wilson_many(np.array([n_eff * point / 100.0]), np.array([n_eff]))
+        low, high = min(low, 100.0 * wl[0]), max(high, 100.0 * wh[0])  # type: ignore[operator]
+    return CellScore(point, {ch: None for ch in used}, reps,
+                     sum(cells[ch].n for ch in used), low, high, widened)
 
 
 def interval(reps: np.ndarray) -> tuple[float | None, float | None]:
@@ -239,10 +277,14 @@ def competition_ranks(values: Sequence[float | None]) -> list[int | None]:
             for k in keys]
 
 
-def rank_ranges(points: Sequence[float | None],
-                reps: Sequence[np.ndarray]) -> list[tuple[int | None, int | None, int | None]]:
-    """(rank, best, worst) per entry: the point rank and the 95 % range of the bootstrap
-    ranks (2.5 % and 97.5 % points), widened to include the point rank."""
+def rank_ranges(points: Sequence[float | None], reps: Sequence[np.ndarray],
+                intervals: Sequence[tuple[float | None, float | None]] | None = None,
+                ) -> list[tuple[int | None, int | None, int | None]]:
+    """(rank, best, worst) per entry: the point rank; the range covers the 95 % range of the
+    bootstrap ranks (2.5 % and 97.5 % points) and, given ``intervals``, every rank the index
+    intervals allow (best: 1 + entries whose interval lies wholly above; worst: 1 + other
+    entries whose interval reaches this one's lower end), so a rank range never claims an
+    order the intervals do not support."""
     ranks = competition_ranks(points)
     idx = [i for i, r in enumerate(ranks) if r is not None]
     out: list[tuple[int | None, int | None, int | None]] = [(None, None, None)] * len(points)
@@ -260,6 +302,11 @@ def rank_ranges(points: Sequence[float | None],
         worst = int(np.percentile(col, 97.5, method="higher"))
         r = ranks[i]
         assert r is not None
+        if intervals is not None and None not in intervals[i]:
+            lo, hi = intervals[i]
+            others = [intervals[k] for k in idx if k != i and None not in intervals[k]]
+            best = min(best, 1 + sum(1 for o in others if o[0] > hi))  # type: ignore[operator]
+            worst = max(worst, 1 + sum(1 for o in others if o[1] >= lo))  # type: ignore[operator]
         out[i] = (r, min(best, r), max(worst, r))
     return out
 

@@ -35,7 +35,6 @@ from .scoring import (
     CellScore,
     Scoring,
     combine_channels,
-    interval,
     rank_ranges,
     score_cells,
 )
@@ -142,9 +141,8 @@ def _with_intervals(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _score_fields(cell: CellScore, cfg: Scoring, language: str) -> dict[str, Any]:
-    low, high = interval(cell.replicates) if cell.index is not None else (None, None)
     out: dict[str, Any] = {f"{c}_score": v for c, v in cell.subscores.items()}
-    out.update(index=cell.index, index_ci_low=low, index_ci_high=high,
+    out.update(index=cell.index, index_ci_low=cell.low, index_ci_high=cell.high,
                grade=cfg.grade(cell.index, language))
     return out
 
@@ -157,8 +155,9 @@ def company_table(outcomes: pd.DataFrame, scoring: Scoring | None = None,
     Ranking rule: companies are ranked by their index (higher first), within each channel
     on that channel's index and overall (``all`` rows) on the weighted index over the
     channels each was tested on. Equal indices (to 0.01) share a rank (1, 1, 3);
-    ``rank_best``-``rank_worst`` is the 95 % bootstrap range of the rank. Rows without a
-    measured probe get no index and no rank.
+    ``rank_best``-``rank_worst`` is the 95 % range of the rank (bootstrap, widened to every
+    rank the overlapping index intervals allow). Rows without a measured probe get no
+    index and no rank.
     """
     cfg = scoring or Scoring()
     if outcomes.empty:
@@ -176,8 +175,9 @@ def company_table(outcomes: pd.DataFrame, scoring: Scoring | None = None,
     all_channels = sorted(outcomes["channel"].unique())
     for cid, g in outcomes.groupby("company_id", sort=True):
         mine = {ch: c for (c_id, ch), c in cells.items() if c_id == cid}
-        point, rep, used = combine_channels(mine, cfg)
-        low, high = interval(rep) if point is not None else (None, None)
+        combined = combine_channels(mine, cfg)
+        point, rep, used = combined.index, combined.replicates, list(combined.subscores)
+        low, high = combined.low, combined.high
         records.append({"company_id": cid, "company": g["company"].iloc[0],
                         "channel": ALL_CHANNELS, **_aggregate(g),
                         **{f"{c}_score": None for c in CRITERIA},
@@ -191,7 +191,9 @@ def company_table(outcomes: pd.DataFrame, scoring: Scoring | None = None,
     for i, r in enumerate(records):
         by_channel.setdefault(r["channel"], []).append(i)
     for idx in by_channel.values():
-        ranged = rank_ranges([records[i]["index"] for i in idx], [reps[i] for i in idx])
+        ranged = rank_ranges([records[i]["index"] for i in idx], [reps[i] for i in idx],
+                             [(records[i]["index_ci_low"], records[i]["index_ci_high"])
+                              for i in idx])
         for i, (rank, best, worst) in zip(idx, ranged, strict=True):
             records[i].update(rank=rank, rank_best=best, rank_worst=worst)
     df = _with_intervals(pd.DataFrame(records)).reindex(columns=COMPANY_COLUMNS)

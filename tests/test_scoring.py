@@ -285,3 +285,34 @@ def test_stored_cut_off_is_the_default(mixed, tmp_path) -> None:
     assert pending == handle.companies(as_of=at(3 * 24 + 4)).query(
         "channel == 'all'")["n_pending"].sum() > 0
     assert handle.companies(as_of=LATER).query("channel == 'all'")["n_pending"].sum() == 0
+
+
+def test_survival_curve_for_charts_has_bands_and_small_sample_flag(mixed) -> None:
+    from servicebench.metrics import survival_curve
+
+    study, store, _ = mixed
+    out = probe_outcomes(study, store, LATER)
+    curve = survival_curve(out[out["company_id"] == "dora"])
+    assert len(curve.times) == len(curve.survival) == len(curve.lower) == len(curve.upper)
+    assert curve.n == 5 and curve.small_sample is False  # 5 measured: 3 emails + 2 calls
+    assert survival_curve(out[out["company_id"] == "cora"]).small_sample is True
+    html = render_html(study, store, now=LATER)
+    assert 'class="band"' in html and "(n&lt;5)" in html
+
+
+def test_one_or_two_probes_are_not_ranked_as_if_precise(tmp_path) -> None:
+    """1/1 and 2/2 perfect answers: the bootstrap alone would give a zero-width interval."""
+    study, store = make_study(tmp_path / "s")
+    p = add_probe(store, "acme")
+    add_message(store, p, "human", at(0.5), text=HUMAN_DE)
+    for _ in range(2):
+        q = add_probe(store, "bolt")
+        add_message(store, q, "human", at(30), text="Hallo Lena")
+    table = company_table(probe_outcomes(study, store, LATER)).query("channel == 'all'")
+    acme, bolt = (table.set_index("company_id").loc[c] for c in ("acme", "bolt"))
+    assert acme["index"] == 100.0 and acme["index_ci_low"] < 50  # Wilson for n = 1
+    assert acme["small_sample"] and bolt["small_sample"]
+    assert comparison(acme.to_dict(), bolt.to_dict()) == "indistinguishable"
+    assert (acme["rank"], acme["rank_best"], acme["rank_worst"]) == (1, 1, 2)
+    assert (bolt["rank"], bolt["rank_best"], bolt["rank_worst"]) == (2, 1, 2)
+    store.close()
