@@ -193,6 +193,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "finding_behind": "{others} liegen deutlich hinter {top}.",
         "finding_partial": ("{company} wurde nur über {channels} getestet; die Kanalgewichte "
                             "wurden auf diese Kanäle umgerechnet."),
+        "finding_partial_list": ("Nicht auf allen Kanälen getestet, Kanalgewichte auf die "
+                                 "getesteten umgerechnet: {companies}."),
         "m_scoring": "Gesamtindex und Noten",
         "m_formula": ("Jede Anfrage mit Ergebnis wird wie von Kunden erlebt bewertet; ohne "
                       "Antwort zählt sie auf jedem Kriterium 0. Index je Kanal = 100 × "
@@ -370,6 +372,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "finding_behind": "{others} are clearly behind {top}.",
         "finding_partial": ("{company} was tested on {channels} only; the channel weights were "
                             "renormalised to these channels."),
+        "finding_partial_list": ("Not tested on every channel, channel weights renormalised "
+                                 "to the channels tested: {companies}."),
         "m_scoring": "Overall index and grades",
         "m_formula": ("Every inquiry with an outcome is scored as a customer experienced it; "
                       "one without an answer scores 0 on every criterion. Index per channel = "

@@ -77,10 +77,10 @@ def findings(overall: list[dict[str, Any]], t: dict[str, str]) -> list[str]:
         if behind and tied:
             out.append(t["finding_behind"].format(
                 top=top["company"], others=", ".join(r["company"] for r in behind)))
-    partial = [r for r in ranked if r.get("weights_renormalised")]
-    for r in partial:
-        out.append(t["finding_partial"].format(
-            company=r["company"], channels=", ".join((r.get("channels_tested") or "").split(";"))))
+    partial = [f"{r['company']} ({', '.join((r.get('channels_tested') or '').split(';'))})"
+               for r in ranked if r.get("weights_renormalised")]
+    if partial:
+        out.append(t["finding_partial_list"].format(companies="; ".join(partial)))
     return out
 
 

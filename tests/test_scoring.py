@@ -165,7 +165,9 @@ def test_one_channel_company_is_ranked_on_its_channel_with_renormalised_weights(
     expected = (50 * dora.loc["phone", "index"] + 20 * dora.loc["email", "index"]) / 70
     assert dora.loc["all", "index"] == pytest.approx(expected, abs=1e-3)  # webform: blocked
     html = render_html(study, store, now=LATER)
-    assert "Acme GmbH wurde nur über email getestet" in html
+    assert "Acme GmbH wurde nur über email getestet" in html  # methods section
+    assert "Kanalgewichte auf die getesteten umgerechnet: Dora Direkt (email, phone); " \
+        "Acme GmbH (email)" in html  # dora's web form was blocked: not tested there
 
 
 def test_wilson_and_km_come_with_intervals() -> None:
@@ -208,7 +210,7 @@ def test_bootstrap_is_seeded_and_ranks_have_ranges(tmp_path) -> None:
 
 def test_sentences_never_call_overlapping_companies_better() -> None:
     t = {"finding_tied": "{top} ~ {others}", "finding_leader": "{top} leads",
-         "finding_behind": "{others} behind {top}", "finding_partial": "{company}: {channels}"}
+         "finding_behind": "{others} behind {top}", "finding_partial_list": "{companies}"}
     rows = [{"company": "A", "rank": 1, "index": 80, "index_ci_low": 60, "index_ci_high": 90},
             {"company": "B", "rank": 2, "index": 70, "index_ci_low": 55, "index_ci_high": 85},
             {"company": "C", "rank": 3, "index": 20, "index_ci_low": 10, "index_ci_high": 30}]
