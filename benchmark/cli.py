@@ -739,6 +739,9 @@ def probe_form(url: str, study_folder: Path | None, persona: str | None, scenari
               help="With gave_up: minutes waited.")
 @click.option("--checklist", multiple=True, help="A fact id the person answered (repeatable).")
 @click.option("--notes", default="", help="Free text.")
+@click.option("--greeting/--no-greeting", default=None,
+              help="Whether the person greeted the tester by name (default: not judged, so "
+                   "the greeting criterion does not apply).")
 @click.option("--replace", is_flag=True, help="Replace an earlier log of this probe.")
 @click.option("--import", "import_csv", type=click.Path(exists=True, dir_okay=False,
               path_type=Path), help="Import contacts from a CSV file instead.")
@@ -747,7 +750,8 @@ def probe_form(url: str, study_folder: Path | None, persona: str | None, scenari
 def log_cmd(folder: Path, probe_ref: str | None, started_at: str | None, menu_at: str | None,
             person_at: str | None, ended_at: str | None, outcome: str | None, attempts: int,
             gave_up_after: float | None, checklist: tuple[str, ...], notes: str,
-            replace: bool, import_csv: Path | None, wait: float) -> None:
+            greeting: bool | None, replace: bool, import_csv: Path | None,
+            wait: float) -> None:
     """Record a manual contact (phone, chat, visit): asks for what is not given as options."""
     from servicebench.probes import manual
 
@@ -800,7 +804,7 @@ def log_cmd(folder: Path, probe_ref: str | None, started_at: str | None, menu_at
     manual.log_contact(study, store, probe_id, started_at=start, menu_at=menu,
                        person_at=person, ended_at=end, outcome=outcome, attempts=attempts,
                        gave_up_after_minutes=gave_up_after, checklist=items, notes=notes,
-                       now=clock.now(), replace=replace)
+                       now=clock.now(), replace=replace, greeting=greeting)
     click.echo(f"Logged contact for probe {probe_id} ({row['key']}): {outcome}.")
 
 

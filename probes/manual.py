@@ -47,6 +47,9 @@ separated; UTF-8, a BOM is fine):
     the fact ids (or labels) the person answered, separated by ``;``, ``,`` or ``|``
 ``notes``
     free text
+``greeting``
+    optional ``yes``/``no`` (``ja``/``nein``): the person greeted the tester by name; empty
+    means not judged, and the greeting criterion then does not apply to the contact
 """
 
 from __future__ import annotations
@@ -283,7 +286,7 @@ def log_contact(study: Study, store: Store, probe_id: int, *, started_at: dateti
                 ended_at: datetime | None = None, outcome: str, attempts: int = 1,
                 gave_up_after_minutes: float | None = None,
                 checklist: list[str] | None = None, notes: str = "", now: datetime,
-                replace: bool = False) -> None:
+                replace: bool = False, greeting: bool | None = None) -> None:
     """Record one contact a tester made for a planned manual probe (see the module doc).
 
     Raises :class:`ServicebenchError` naming the problem if the entry does not fit the probe
@@ -318,7 +321,7 @@ def log_contact(study: Study, store: Store, probe_id: int, *, started_at: dateti
         "ended_at": aware["ended_at"].isoformat() if "ended_at" in aware else None,
         "outcome": outcome, "attempts": attempts,
         "gave_up_after_minutes": gave_up_after_minutes, "checklist": [f.id for f in facts],
-        "notes": notes, "logged_at": utc_iso(now),
+        "notes": notes, "logged_at": utc_iso(now), "greeting": greeting,
         "abandon_after_minutes": limit.total_seconds() / 60,
         "wait_seconds": waited.total_seconds(), "hold_seconds": hold.total_seconds(),
         "hold_capped": waited > limit, "censored": not reached,
@@ -374,7 +377,18 @@ def log_contact(study: Study, store: Store, probe_id: int, *, started_at: dateti
 # -- CSV import ------------------------------------------------------------------------------
 CSV_COLUMNS = ("probe", "company", "channel", "scenario", "persona", "wave", "started_at",
                "menu_at", "person_at", "ended_at", "outcome", "attempts",
-               "gave_up_after_minutes", "checklist", "notes")
+               "gave_up_after_minutes", "checklist", "notes", "greeting")
+_YES, _NO = ("yes", "ja", "y", "j", "true", "1"), ("no", "nein", "n", "false", "0")
+
+
+def _yes_no(value: str | None) -> bool | None:
+    """The optional ``greeting`` column: yes/ja/no/nein, empty = not judged."""
+    v = (value or "").strip().lower()
+    if not v:
+        return None
+    if v in _YES or v in _NO:
+        return v in _YES
+    raise ValueError(f"greeting {value!r} is not yes/no (ja/nein) or empty")
 
 
 def _parse_dt(study: Study, value: str, day_of: datetime | None, column: str) -> datetime | None:
@@ -483,6 +497,7 @@ def import_contacts_csv(study: Study, store: Store, path: Path | str, now: datet
             kw["checklist"] = [c.strip() for c in re.split(r"[;,|]", rec.get("checklist") or "")
                                if c.strip()]
             kw["notes"] = (rec.get("notes") or "").strip()
+            kw["greeting"] = _yes_no(rec.get("greeting"))
             planned.append((line, pid, kw))
         except (ValueError, ServicebenchError) as exc:
             errors.append(f"{path}:{line}: {exc}")
@@ -498,7 +513,7 @@ def import_contacts_csv(study: Study, store: Store, path: Path | str, now: datet
             continue
         try:
             _check(study, store, pid, replace=False,
-                   **{k: v for k, v in kw.items() if k != "notes"})
+                   **{k: v for k, v in kw.items() if k not in ("notes", "greeting")})
         except ServicebenchError as exc:
             errors.append(f"{path}:{line}: {exc}")
             continue

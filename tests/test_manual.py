@@ -250,3 +250,25 @@ def test_abandon_limits_and_schema(setup, tmp_path: Path) -> None:
     (tmp_path / "study.yaml").write_text(STUDY.replace('"+49 30 1234567"', '"call us"'))
     with pytest.raises(StudyError, match="not a phone number"):
         load_study(tmp_path, environ={})
+
+
+def test_logged_greeting_makes_the_criterion_apply(setup, tmp_path: Path) -> None:
+    study, store, probes = setup
+    log_contact(study, store, probes["phone"], started_at=T0,
+                person_at=T0 + timedelta(minutes=3), outcome="answered", greeting=True,
+                now=T0)
+    path = tmp_path / "contacts.csv"
+    path.write_text("probe,started_at,person_at,outcome,greeting\n"
+                    f"{probes['chat']},2026-11-24T11:00:00Z,2026-11-24T11:02:00Z,answered,nein\n",
+                    encoding="utf-8")
+    assert import_contacts_csv(study, store, path, T0) == 1
+    df = probe_outcomes(study, store, now=T0 + timedelta(days=5)).set_index("probe_id")
+    assert df.loc[probes["phone"], "personal_salutation"] is True
+    assert df.loc[probes["chat"], "personal_salutation"] is False
+    assert df.loc[probes["phone"], "greeting_applies"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("probe,started_at,outcome,greeting\n"
+                   f"{probes['visit']},2026-11-24T12:00:00Z,no_connection,vielleicht\n",
+                   encoding="utf-8")
+    with pytest.raises(ServicebenchError, match="bad.csv:2: greeting"):
+        import_contacts_csv(study, store, bad, T0)
