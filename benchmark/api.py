@@ -109,7 +109,7 @@ class Study:
         from .metrics import company_table
         from .scoring import scoring_config
 
-        return company_table(self.probes(as_of), scoring_config(self.config),
+        return company_table(self._scored(as_of), scoring_config(self.config),
                              self.config.language)
 
     def channels(self, as_of: datetime | None = None) -> pd.DataFrame:
@@ -117,8 +117,18 @@ class Study:
         from .metrics import channel_table
         from .scoring import scoring_config
 
-        return channel_table(self.probes(as_of), scoring_config(self.config),
+        return channel_table(self._scored(as_of), scoring_config(self.config),
                              self.config.language)
+
+    def _scored(self, as_of: datetime | None) -> pd.DataFrame:
+        """Outcomes with the people's quality ratings, as the index uses them."""
+        from .metrics import probe_outcomes
+        from .scoring import with_human_quality
+
+        cut = self._as_of(as_of)
+        with self._store() as store:
+            return with_human_quality(probe_outcomes(self.config, store, cut), self.config,
+                                      store, cut)
 
     def quality(self, as_of: datetime | None = None) -> pd.DataFrame:
         """Answer quality per probe with a human reply: ``quality`` (0-1), ``quality_source``

@@ -16,7 +16,7 @@ import pandas as pd
 from .clock import clock_from_env, utc_iso
 from .errors import ServicebenchError
 from .metrics import TIME_COLUMNS, channel_table, company_table, probe_outcomes
-from .scoring import scoring_config
+from .scoring import scoring_config, with_human_quality
 from .store import Store
 from .study import Study
 
@@ -105,6 +105,7 @@ def export_tables(study: Study, store: Store, fmt: str, out_dir: Path,
 
     cfg = scoring_config(study)
     probes = add_quality(probes_frame(outcomes), study, store, cut, outcomes)
+    outcomes = with_human_quality(outcomes, study, store, cut)
     tables = {"probes": probes,
               "companies": company_table(outcomes, cfg, study.language),
               "channels": channel_table(outcomes, cfg, study.language),

@@ -84,19 +84,19 @@ def probe_outcomes(study: Study, store: Store, now: datetime) -> pd.DataFrame:
     ``window_ends_at`` (or sent_at + the study window; for phone, chat and visit the
     abandonment limit). Only messages matched to the probe and received at or before
     min(cut-off, window end) count; later ones are counted in ``n_late`` only. A message's
-    kind is the latest decision of a person (servicebench review / reclassify) where there is
-    one, else the classifier's. Replies are messages of kind ``automated`` or ``human``;
-    bounces and unrelated messages are not replies. Answered: a human reply in the window (for phone, chat and visit: a person
-    reached within the abandonment limit). Bounced: no human reply but a bounce (the address
-    does not work). Not answered: no human reply and the window closed at the cut-off.
-    Pending: no human reply yet and the window still open at the cut-off; a phone call,
-    chat or visit that reached nobody is not answered, never pending. A probe without a human
-    reply is censored at the window end, or at the cut-off while the window is open, and
-    ``observed_seconds`` is the time to that point (otherwise the time to the first human
-    reply; a reply stamped before sent_at through clock skew counts as 0 s).
-    ``acknowledged`` means an automated reply came before any human one. Checklist and
-    salutation are judged on the first human reply's text only; the salutation does not
-    apply (None) to phone, chat and visit unless the tester logged it.
+    kind is the latest decision of a person (servicebench review / reclassify) where there
+    is one, else the classifier's. Replies are messages of kind ``automated`` or ``human``;
+    bounces and unrelated messages are not replies. Answered: a human reply in the window
+    (for phone, chat and visit: a person reached within the abandonment limit). Bounced: no
+    human reply but a bounce (the address does not work). Not answered: no human reply and
+    the window closed at the cut-off. Pending: no human reply yet and the window still open
+    at the cut-off; a phone call, chat or visit that reached nobody is not answered, never
+    pending. A probe without a human reply is censored at the window end, or at the cut-off
+    while the window is open, and ``observed_seconds`` is the time to that point (otherwise
+    the time to the first human reply; a reply stamped before sent_at through clock skew
+    counts as 0 s). ``acknowledged`` means an automated reply came before any human one.
+    Checklist and salutation are judged on the first human reply's text only; the salutation
+    does not apply (None) to phone, chat and visit unless the tester logged it.
     """
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)

@@ -43,7 +43,7 @@ from .report_figures import (
     share_text,
     subscores_text,
 )
-from .scoring import scoring_config
+from .scoring import scoring_config, with_human_quality
 from .store import Store
 from .study import Study
 
@@ -132,8 +132,9 @@ def build_context(study: Study, store: Store, now: datetime) -> dict[str, Any]:
     tz = study.tz
     outcomes = metrics.probe_outcomes(study, store, now)
     cfg = scoring_config(study)
-    companies = metrics.company_table(outcomes, cfg, lang)
-    channels = metrics.channel_table(outcomes, cfg, lang)
+    scored = with_human_quality(outcomes, study, store, now)
+    companies = metrics.company_table(scored, cfg, lang)
+    channels = metrics.channel_table(scored, cfg, lang)
     probes = _records(outcomes)
     messages = _messages(store)
     counted = [messages[i] for p in probes for i in p["message_ids"] if i in messages]

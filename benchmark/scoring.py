@@ -132,6 +132,30 @@ def scoring_config(study: Study) -> Scoring:
     return cfg
 
 
+def with_human_quality(outcomes: pd.DataFrame, study: Study, store: Any,
+                       now: Any) -> pd.DataFrame:
+    """``outcomes`` plus ``quality_rating``: the quality people gave a reply (servicebench
+    rate: adjudicated, else the raters' mean, 0-1) where it exists; the quality criterion
+    then uses it instead of checklist coverage. Reads nothing more when nobody rated yet."""
+    try:
+        rated = store.one("SELECT 1 FROM ratings WHERE current = 1 LIMIT 1") or store.one(
+            "SELECT 1 FROM adjudications LIMIT 1")
+    except Exception:  # noqa: BLE001  (a store without the rating tables)
+        rated = None
+    out = outcomes.copy()
+    out["quality_rating"] = None
+    if not rated or outcomes.empty:
+        return out
+    from .rating.quality import quality_scores
+
+    q = quality_scores(study, store, now, outcomes)
+    human = q[q["quality_source"].isin(["raters", "adjudicated"])]
+    ratings = dict(zip(human["probe_id"].astype(int), human["quality"].astype(float),
+                       strict=True))
+    out["quality_rating"] = [ratings.get(int(p)) for p in out["probe_id"]]
+    return out
+
+
 # -- per-inquiry criteria -------------------------------------------------------------------
 def criteria_matrix(measured: pd.DataFrame, cfg: Scoring) -> np.ndarray:
     """One row per measured inquiry, one column per criterion (0-1, NaN = does not apply).

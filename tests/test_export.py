@@ -71,7 +71,7 @@ ISSUE_COLUMNS = ["n_probes", "n_answered", "n_not_answered", "n_pending", "n_fai
 def test_exports_carry_the_issue_columns_rounded(data, tmp_path) -> None:
     study, store, _ = data
     paths = export_tables(study, store, "csv", tmp_path / "o", now=NOW)
-    for path in paths[1:]:
+    for path in paths[1:3]:  # companies.csv, channels.csv (messages.csv has no figures)
         rows = read_csv(path)
         assert set(ISSUE_COLUMNS) <= set(rows[0])
         for r in rows:

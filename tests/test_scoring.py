@@ -318,3 +318,17 @@ def test_one_or_two_probes_are_not_ranked_as_if_precise(tmp_path) -> None:
     assert (acme["rank"], acme["rank_best"], acme["rank_worst"]) == (1, 1, 2)
     assert (bolt["rank"], bolt["rank_best"], bolt["rank_worst"]) == (2, 1, 2)
     store.close()
+
+
+def test_human_quality_ratings_replace_checklist_coverage(mixed) -> None:
+    from servicebench.scoring import with_human_quality
+
+    study, store, ids = mixed
+    out = with_human_quality(probe_outcomes(study, store, LATER), study, store, LATER)
+    assert out["quality_rating"].isna().all()  # nobody rated yet: checklist coverage counts
+    before = company_table(out).query("company_id == 'dora' and channel == 'email'").iloc[0]
+    rated = out.copy()
+    rated.loc[rated["probe_id"].isin(ids["dora"]), "quality_rating"] = 0.25
+    after = company_table(rated).query("company_id == 'dora' and channel == 'email'").iloc[0]
+    assert before["quality_score"] == 100.0 and after["quality_score"] == 25.0
+    assert after["index"] < before["index"]
