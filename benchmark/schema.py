@@ -24,6 +24,7 @@ SCORING = {
     "description": "how the overall index is computed (defaults when absent)",
     "properties": {
         "channels": {"type": "object", "additionalProperties": WEIGHT, "minProperties": 1,
+                     "maxProperties": 100,
                      "propertyNames": ID,
                      "description": "weight per channel, e.g. {phone: 50, webform: 30, "
                                     "email: 20}; channels not listed get weight 0"},
@@ -47,9 +48,10 @@ SCORING = {
         "grades": {"type": "array", "minItems": 1, "maxItems": 20, "items": {
             "type": "object", "additionalProperties": False, "required": ["min"],
             "anyOf": [{"required": ["label"]}, {"required": ["de"]}, {"required": ["en"]}],
-            "properties": {"min": SCORE, "label": {"type": "string", "minLength": 1},
-                           "de": {"type": "string", "minLength": 1},
-                           "en": {"type": "string", "minLength": 1}}}},
+            "properties": {"min": SCORE,
+                           "label": {"type": "string", "minLength": 1, "maxLength": 60},
+                           "de": {"type": "string", "minLength": 1, "maxLength": 60},
+                           "en": {"type": "string", "minLength": 1, "maxLength": 60}}}},
         "bootstrap": {
             "type": "object", "additionalProperties": False,
             "properties": {"samples": {"type": "integer", "minimum": 100, "maximum": 20000},
