@@ -151,14 +151,15 @@ class Study:
                                  Path(templates) if templates else None, self._as_of(as_of))
 
     def export(self, format: str = "csv", out: str | Path | None = None,
-               as_of: datetime | None = None) -> list[Path]:
+               as_of: datetime | None = None, wave: int | None = None) -> list[Path]:
         """Write the tables (``csv`` or ``xlsx``) to ``out`` (default: the study folder's
-        ``exports/``) and return the files written."""
+        ``exports/``) and return the files written; ``wave``: figures of that wave only."""
         from .export import export_tables
 
         out_dir = Path(out) if out else self.folder / "exports"
         with self._store() as store:
-            return export_tables(self.config, store, format, out_dir, self._as_of(as_of))
+            return export_tables(self.config, store, format, out_dir, self._as_of(as_of),
+                                 wave=wave)
 
     # -- internals -----------------------------------------------------------------------
     def as_of(self, as_of: datetime | None = None) -> datetime:

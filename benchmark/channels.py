@@ -98,6 +98,9 @@ class Channel:
     study_key: ClassVar[str | None] = None
     study_schema: ClassVar[dict[str, Any] | None] = None
 
+    #: study keys holding this channel's credentials (a refused login names their variables)
+    credential_keys: ClassVar[tuple[str, ...]] = ()
+
     #: replies to this channel's probes arrive in the shoppers' mailbox (email, web forms)
     replies_by_email: ClassVar[bool] = False
     #: how many probes the runner may send at once through this channel; a channel that

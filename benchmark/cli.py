@@ -238,14 +238,31 @@ def init(folder: Path, language: str, force: bool) -> None:
 
 @cli.command()
 @study_argument
+@json_option
 @handle_errors
-def validate(folder: Path) -> None:
+def validate(folder: Path, as_json: bool) -> None:
     """Check study.yaml and report every problem with its line."""
+    from .errors import EXIT_BAD_INPUT
     from .study import check_templates
 
-    study = _load(folder)
-    check_templates(study)
+    try:
+        study = _load(folder)
+        check_templates(study)
+    except StudyError as exc:
+        if not as_json:
+            raise
+        problems = [{"file": p.file, "line": p.line, "key": p.key, "message": p.message}
+                    for p in exc.problems]
+        click.echo(json.dumps({"ok": False, "exit_code": EXIT_BAD_INPUT, "error": exc.args[0],
+                               "problems": problems}, indent=2, ensure_ascii=False))
+        sys.exit(EXIT_BAD_INPUT)
     n = sum(len(c.channels) for c in study.companies)
+    if as_json:
+        click.echo(json.dumps({"ok": True, "exit_code": 0, "file": str(study.file),
+                               "companies": len(study.companies), "channel_addresses": n,
+                               "scenarios": len(study.scenarios),
+                               "personas": len(study.personas)}, indent=2))
+        return
     click.echo(f"{study.file}: OK ({len(study.companies)} companies, {n} channel addresses, "
                f"{len(study.scenarios)} scenarios, {len(study.personas)} personas)")
 
@@ -260,84 +277,208 @@ def schema() -> None:
 
 
 # -- running -------------------------------------------------------------------------------
+def alert_options(fn: F) -> F:
+    """Monitor-mode alert thresholds (see README "Monitor mode")."""
+    fn = click.option("--alert-email", metavar="ADDRESS",
+                      help="Also mail alerts to ADDRESS through the study's SMTP account.")(fn)
+    fn = click.option("--alert-webhook", metavar="URL",
+                      help="Also POST alerts as JSON to URL.")(fn)
+    return click.option("--alert", "alerts", multiple=True, metavar="RULE",
+                        help="Alert threshold (repeatable): no-human-reply=24h, "
+                             "no-reply=3d, send-failed. Alerts are written to alerts.log "
+                             "and make the exit code 4.")(fn)
+
+
+def _alert_hook(study: Any, store: Any, clock: Any, rules: list[Any], webhook: str | None,
+                email: str | None, as_json: bool) -> Callable[[Any], None]:
+    from . import alerts as al
+    from .errors import ServicebenchError as SbError
+
+    def hook(summary: Any) -> None:
+        if not rules:
+            return
+        new = al.check(study, store, clock.now(), rules)
+        if not new:
+            return
+        summary.alerts.extend(new)
+        for a in new:
+            if not as_json:
+                click.secho(al.line(a), fg="red")
+        for what, send in (("webhook", webhook and (lambda: al.post_webhook(
+                webhook, study, new))), ("email", email and (lambda: al.send_email(
+                    study, email, new, clock.now())))):
+            if not send:
+                continue
+            try:
+                send()
+            except (SbError, OSError) as exc:
+                summary.notes.append(f"alert {what}: {study.redact(str(exc))}")
+
+    return hook
+
+
+def _finish_run(summary: Any, as_json: bool) -> None:
+    """Print the summary (text or JSON) and exit with its code (README "Exit codes")."""
+    code = summary.exit_code()
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+        sys.exit(code)
+    for name, why in summary.skipped_channels.items():
+        click.secho(f"  skipped channel {name}: {why}", fg="yellow")
+    click.echo(f"Planned {summary.planned} new, sent {summary.sent}, failed {summary.failed}, "
+               f"blocked {summary.blocked}, unknown {summary.unknown}, retry later "
+               f"{summary.retry_later}; collected {summary.collected} new message(s).")
+    if summary.next_try_at:
+        click.echo(f"  next try of a temporary failure due at {summary.next_try_at}")
+    if summary.held:
+        click.secho(f"  {summary.held} due probe(s) stay planned: their channel was skipped "
+                    "or disabled", fg="yellow")
+    for note in summary.notes:
+        click.secho(f"  note: {note}", fg="yellow")
+    if code:
+        click.secho(f"Exit code {code}: " + {1: "nothing could be done", 3: "partly done",
+                                               4: "alert"}.get(code, "error"),
+                    fg="red", err=True)
+    sys.exit(code)
+
+
 @cli.command()
 @study_argument
 @click.option("--dry-run", is_flag=True, help="Show what would be sent; send nothing.")
 @click.option("--watch", is_flag=True,
-              help="Keep sending and collecting until every reply window has closed.")
+              help="Keep sending and collecting until every reply window has closed "
+                   "(a monitor study: until stopped; IMAP IDLE where offered).")
 @click.option("--poll", default="5m", show_default=True,
               help="With --watch: how often to collect (e.g. 30s, 5m).")
 @channel_option
+@alert_options
+@json_option
 @wait_option
 @handle_errors
 def run(folder: Path, dry_run: bool, watch: bool, poll: str, channels: tuple[str, ...],
-        wait: float) -> None:
-    """Send every due probe, then collect replies."""
+        alerts: tuple[str, ...], alert_webhook: str | None, alert_email: str | None,
+        as_json: bool, wait: float) -> None:
+    """Send every due probe, then collect replies. Exit code 0 done, 1 nothing could be
+    done, 2 bad input, 3 partly done (some probes failed or wait), 4 an alert fired."""
     from . import runner
+    from .alerts import parse_rule
     from .study import parse_duration
 
     try:
         poll_every = parse_duration(poll)
     except ValueError as exc:
         raise StudyError(f"--poll: {exc}") from None
+    rules = [parse_rule(a) for a in alerts]
     study = _load(folder)
     _locked(study, "run", wait)
     store = _store(study)
     clock = clock_from_env()
+    only = list(channels) or None
     if dry_run:
+        if as_json:
+            from .dryrun import plan_listing
+
+            click.echo(json.dumps(plan_listing(study, store, clock, only), indent=2,
+                                  ensure_ascii=False))
+            return
         from .dryrun import dry_run as do_dry_run
 
-        do_dry_run(study, store, clock, click.echo, list(channels) or None)
+        do_dry_run(study, store, clock, click.echo, only)
         return
-    click.echo(f"Study {study.id}: sending due probes")
-    only = list(channels) or None
+    hook = _alert_hook(study, store, clock, rules, alert_webhook, alert_email, as_json)
+    progress = (lambda _m: None) if as_json else _echo_progress
+    if not as_json:
+        click.echo(f"Study {study.id}: sending due probes")
     if watch:
         with runner.stop_on_signals() as stop:
-            summary = runner.watch(study, store, clock, progress=_echo_progress,
-                                   poll=poll_every, only=only, stop=stop)
+            summary = runner.watch(study, store, clock, progress=progress, poll=poll_every,
+                                   only=only, stop=stop, after_collect=hook)
     else:
-        summary = runner.run(study, store, clock, progress=_echo_progress, only=only)
-    for name, why in summary.skipped_channels.items():
-        click.secho(f"  skipped channel {name}: {why}", fg="yellow")
-    click.echo(f"Planned {summary.planned} new, sent {summary.sent}, failed {summary.failed}, "
-               f"blocked {summary.blocked}, unknown {summary.unknown}, retry later "
-               f"{summary.retry_later}; collected {summary.collected} new message(s).")
-    for note in summary.notes:
-        click.secho(f"  note: {note}", fg="yellow")
+        summary = runner.run(study, store, clock, progress=progress, only=only)
+        hook(summary)
+    _finish_run(summary, as_json)
+
+
+@cli.command()
+@click.argument("probes", nargs=-1)
+@click.option("--folder", type=click.Path(path_type=Path), default=".", show_default=True,
+              help="The study folder.")
+@click.option("--failed", is_flag=True, help="Every failed probe.")
+@json_option
+@wait_option
+@handle_errors
+def retry(probes: tuple[str, ...], folder: Path, failed: bool, as_json: bool,
+          wait: float) -> None:
+    """Plan failed probes (ids or keys, or --failed) again after fixing the cause; the
+    failed attempt stays on record. The next run sends them."""
+    from .retry import retry_probes
+
+    study = _load(folder, require_secrets=False)
+    _locked(study, "retry", wait)
+    result = retry_probes(study, _store(study), clock_from_env().now(), list(probes), failed)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        for r in result.replanned:
+            click.echo(f"  probe {r['id']} ({r['key']}): planned again, due {r['due_at']}")
+        for why in result.refused:
+            click.secho(f"  {why}", fg="yellow")
+        click.echo(f"{len(result.replanned)} probe(s) planned again; send them with: "
+                   f"servicebench run {folder}")
+    if result.refused and not result.replanned:
+        sys.exit(2)
 
 
 @cli.command()
 @study_argument
 @channel_option
+@json_option
 @wait_option
 @handle_errors
-def collect(folder: Path, channels: tuple[str, ...], wait: float) -> None:
-    """Fetch new replies, store them raw, match and classify them."""
+def collect(folder: Path, channels: tuple[str, ...], as_json: bool, wait: float) -> None:
+    """Fetch new replies, store them raw, match and classify them. Exit code 1 when no
+    channel could collect, 3 when some could not (or were skipped)."""
+    from .errors import EXIT_ERROR, EXIT_PARTIAL
     from .runner import Runner, RunSummary
 
     study = _load(folder)
     _locked(study, "collect", wait)
     store = _store(study)
     summary = RunSummary()
-    with Runner(study, store, clock_from_env(), _echo_progress, list(channels) or None) as r:
-        for name, why in r.skipped.items():
-            click.secho(f"  skipped channel {name}: {why}", fg="yellow")
+    with Runner(study, store, clock_from_env(), None if as_json else _echo_progress,
+                list(channels) or None) as r:
+        summary.skipped_channels = dict(r.skipped)
+        if not as_json:
+            for name, why in r.skipped.items():
+                click.secho(f"  skipped channel {name}: {why}", fg="yellow")
         r.collect(summary)
+    failed = len(summary.collect_errors) + len(summary.skipped_channels)
+    code = 0 if not failed else (EXIT_ERROR if not summary.collected_ok else EXIT_PARTIAL)
+    if as_json:
+        click.echo(json.dumps({"exit_code": code, "collected": summary.collected,
+                               "channels_ok": summary.collected_ok,
+                               "collect_errors": summary.collect_errors,
+                               "credentials_refused": summary.refused,
+                               "skipped_channels": summary.skipped_channels,
+                               "notes": summary.notes}, indent=2, ensure_ascii=False))
+        sys.exit(code)
     click.echo(f"Collected {summary.collected} new message(s).")
     for note in summary.notes:
         click.secho(f"  note: {note}", fg="yellow")
+    sys.exit(code)
 
 
 @cli.command()
 @study_argument
+@click.option("--wave", type=click.IntRange(1, 100_000), help="Only this wave.")
 @json_option
 @handle_errors
-def status(folder: Path, as_json: bool) -> None:
+def status(folder: Path, wave: int | None, as_json: bool) -> None:
     """Show probes per company and channel: planned, sent, failed, replied, waiting..."""
     from .status import status_rows
 
     study = _load(folder, require_secrets=False)
-    rows = status_rows(study, _store(study), clock_from_env().now())
+    rows = status_rows(study, _store(study), clock_from_env().now(), wave)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -679,15 +820,23 @@ def report(folder: Path, fmt: str, out: Path | None, templates: Path | None,
               show_default=True, help="Output format.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: the study folder's exports/).")
+@click.option("--wave", type=click.IntRange(1, 100_000),
+              help="Figures of this wave only (default: all waves; probes carry a wave column).")
 @as_of_option
+@json_option
 @handle_errors
-def export(folder: Path, fmt: str, out: Path | None, as_of: str | None) -> None:
-    """Write per-probe and per-company tables as CSV or XLSX."""
+def export(folder: Path, fmt: str, out: Path | None, wave: int | None, as_of: str | None,
+           as_json: bool) -> None:
+    """Write per-probe and per-company tables as CSV or XLSX (with a wave column)."""
     from .api import Study
 
     study = Study(_load(folder, require_secrets=False))
     cut = _parse_as_of(as_of, study.config)
-    for p in study.export(format=fmt, out=out, as_of=cut):
+    paths = study.export(format=fmt, out=out, as_of=cut, wave=wave)
+    if as_json:
+        click.echo(json.dumps({"exit_code": 0, "files": [str(p) for p in paths]}, indent=2))
+        return
+    for p in paths:
         click.echo(f"Wrote {p}")
 
 

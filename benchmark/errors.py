@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: documented exit codes of the commands (README "Exit codes")
+EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_PARTIAL, EXIT_ALERT = 0, 1, 2, 3, 4
+
 
 class ServicebenchError(Exception):
     """Base class: a problem the user can fix; the CLI prints it without a traceback."""
@@ -55,6 +58,19 @@ class ProbeError(ServicebenchError):
 
 class NotConfigured(ServicebenchError):
     """A channel lacks what it needs (credentials, a browser...). It is skipped, the run goes on."""
+
+
+class CredentialsRefused(NotConfigured):
+    """The peer refused the configured credentials (SMTP 535/534, IMAP AUTHENTICATIONFAILED,
+    HTTP 401/403). The channel is disabled for the run and its probes stay planned.
+    ``settings`` names the study keys holding the credentials (e.g. mailbox.smtp.password),
+    so the hint can name the environment variable to fix in ``.env``."""
+
+    def __init__(self, message: str, settings: tuple[str, ...] = (),
+                 scope: str = "all") -> None:
+        self.settings = settings
+        self.scope = scope  # "send": only sending is refused (SMTP); "all": the channel
+        super().__init__(message)
 
 
 class ClassifyError(ServicebenchError):

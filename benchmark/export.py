@@ -15,6 +15,7 @@ import pandas as pd
 
 from .clock import clock_from_env, utc_iso
 from .errors import ServicebenchError
+from .followups import follow_up_outcomes
 from .metrics import TIME_COLUMNS, channel_table, company_table, probe_outcomes
 from .scoring import scoring_config, with_human_quality
 from .store import Store
@@ -88,12 +89,13 @@ def _excel_times(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def export_tables(study: Study, store: Store, fmt: str, out_dir: Path,
-                  now: datetime | None = None) -> list[Path]:
+                  now: datetime | None = None, wave: int | None = None) -> list[Path]:
     """Write probes, companies and channels tables to ``out_dir``; return the files.
 
-    ``csv``: probes.csv, companies.csv, channels.csv, messages.csv (UTF-8, comma separated).
+    ``csv``: probes.csv, companies.csv, channels.csv, messages.csv (UTF-8, comma separated),
+    and follow_ups.csv when follow-ups were sent.
     ``xlsx``: one workbook servicebench-export.xlsx with the sheets probes, companies,
-    channels and messages.
+    channels and messages (and follow_ups).
     """
     if fmt not in FORMATS:
         raise ServicebenchError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
@@ -101,6 +103,8 @@ def export_tables(study: Study, store: Store, fmt: str, out_dir: Path,
     out_dir.mkdir(parents=True, exist_ok=True)
     cut = now or store.stored_as_of() or clock_from_env().now()
     outcomes = probe_outcomes(study, store, cut)
+    if wave is not None:  # figures of one wave (every probe row carries its wave)
+        outcomes = outcomes[outcomes["wave"] == wave].reset_index(drop=True)
     from .rating.quality import add_quality
 
     cfg = scoring_config(study)
@@ -110,6 +114,10 @@ def export_tables(study: Study, store: Store, fmt: str, out_dir: Path,
               "companies": company_table(outcomes, cfg, study.language),
               "channels": channel_table(outcomes, cfg, study.language),
               "messages": messages_frame(store)}
+    follow_ups = [f for f in follow_up_outcomes(study, store, cut)
+                  if wave is None or f["wave"] == wave]
+    if follow_ups:  # measured apart from the probes (servicebench.followups)
+        tables["follow_ups"] = pd.DataFrame(follow_ups)
     if fmt == "csv":
         paths = []
         for name, df in tables.items():

@@ -115,6 +115,24 @@ def m004_message_probabilities(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN probabilities TEXT")
 
 
+def m008_plan_state(db: sqlite3.Connection) -> None:
+    """Facts a send plan must keep across runs (e.g. when an unscheduled study started, so
+    that the waves of a monitor study do not drift with every run)."""
+    db.execute("CREATE TABLE IF NOT EXISTS plan_state (key TEXT PRIMARY KEY, "
+               "value TEXT NOT NULL, updated_at TEXT NOT NULL)")
+    # a scenario's follow-up, sent in the probe's thread after N days without a human reply
+    # (servicebench.followups); measured apart from the probe
+    db.execute("""CREATE TABLE IF NOT EXISTS follow_ups (
+        id INTEGER PRIMARY KEY,
+        probe_id INTEGER NOT NULL UNIQUE REFERENCES probes(id),
+        state TEXT NOT NULL,            -- planned, sending, sent, failed, unknown
+        due_at TEXT NOT NULL,
+        sent_at TEXT,
+        message_id TEXT,
+        error TEXT,
+        updated_at TEXT NOT NULL)""")
+
+
 def m009_message_folder(db: sqlite3.Connection) -> None:
     """The IMAP folder a reply was found in, and whether that folder is the spam folder."""
     db.execute("ALTER TABLE messages ADD COLUMN folder TEXT")
@@ -223,6 +241,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (3, "study_meta", m003_study_meta),
     (4, "message probabilities and uncertainty", m004_message_probabilities),
     (5, "quality-and-review", m005_quality_and_review),
+    (8, "plan_state_and_follow_ups", m008_plan_state),
     (9, "message folder and spam mark", m009_message_folder),
 ]
 

@@ -17,16 +17,17 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from .channels import Channel, ChannelEnv, OutcomeUnknown, ProbeContext, get_channel
 from .clock import Clock, parse_utc, utc_iso
 from .errors import NotConfigured, ProbeBlocked, ProbeError
+from .followups import recover_follow_ups, send_follow_ups
 from .matching import quote_keys
 from .store import Store
-from .study import Study, channel_names_for
+from .study import Study
+from .summary import RunSummary, credential_hint
 
 Progress = Callable[[str], None]
 MAX_ATTEMPTS = 5
@@ -38,38 +39,29 @@ def _silent(_: str) -> None:
     pass
 
 
-@dataclass
-class RunSummary:
-    planned: int = 0
-    sent: int = 0
-    failed: int = 0
-    blocked: int = 0
-    unknown: int = 0
-    retry_later: int = 0
-    skipped_channels: dict[str, str] = field(default_factory=dict)
-    collected: int = 0
-    notes: list[str] = field(default_factory=list)
-
-
 def plan(study: Study, store: Store, now: datetime) -> int:
-    """Insert every probe of the study not yet in the database. Returns how many."""
-    start = study.schedule_start or now
+    """Insert every probe of the study (every wave that has started or is the next one) not
+    yet in the database, at the times of the send plan (:mod:`servicebench.plans`)."""
+    from .plans import build_plan, is_monitor
+    from .study import parse_duration
+
+    anchor = study.schedule_start or plan_anchor(store, now)
+    horizon = now + (parse_duration(study.schedule["every"]) if is_monitor(study)
+                     else timedelta(0))
     new = 0
-    i = 0
-    for company in study.companies:
-        for scenario in study.scenarios:
-            for channel in channel_names_for(study, company, scenario):
-                for persona in study.personas:
-                    key = f"{company.id}|{channel}|{scenario.id}|{persona.id}|1"
-                    cls = get_channel(channel)
-                    row = {"key": key, "company_id": company.id, "channel": channel,
-                           "scenario_id": scenario.id, "persona_id": persona.id, "wave": 1,
-                           "target": cls.target_of(company.channels[channel]),
-                           "due_at": utc_iso(start + i * study.schedule_spacing)}
-                    if store.upsert_planned_probe(row, now):
-                        new += 1
-                    i += 1
+    for p in build_plan(study, anchor, horizon, since=now):
+        if store.upsert_planned_probe(p.row(), now):
+            new += 1
     return new
+
+
+def plan_anchor(store: Store, now: datetime) -> datetime:
+    """When an unscheduled study was first planned (kept, so that waves do not drift)."""
+    stored = store.plan_value("anchor")
+    if stored is None:
+        store.set_plan_value("anchor", utc_iso(now), now)
+        return now
+    return parse_utc(stored)  # type: ignore[return-value]
 
 
 def reply_address(study: Study, persona_email: str, key: str) -> str:
@@ -107,6 +99,8 @@ class Runner:
         self.env = ChannelEnv(study, store, clock, logging.getLogger("servicebench"), options)
         self.channels: dict[str, Channel] = {}
         self.skipped: dict[str, str] = {}
+        #: channels that may collect but not send (e.g. the SMTP login was refused)
+        self.no_send: dict[str, str] = {}
         for name in study.channels_used():
             if only and name not in only:
                 continue
@@ -131,6 +125,7 @@ class Runner:
     # -- recovery -----------------------------------------------------------------------
     def recover(self, summary: RunSummary) -> None:
         now = self.clock.now()
+        recover_follow_ups(self.store, now)
         for row in self.store.probes(state="sending"):
             self.store.transition(row["id"], "sending", "unknown", now,
                                   error="interrupted while sending; outcome unknown")
@@ -143,6 +138,9 @@ class Runner:
             pc = probe_context(self.study, row)
             try:
                 result = ch.resolve_unknown(pc)
+            except NotConfigured as exc:
+                self.refuse(row["channel"], exc, summary)
+                continue
             except (OutcomeUnknown, ProbeError) as exc:
                 summary.unknown += 1
                 self.store.update_probe(row["id"], self.clock.now(),
@@ -162,7 +160,7 @@ class Runner:
     def due(self, now: datetime) -> list[Any]:
         rows = []
         for row in self.store.probes(state="planned"):
-            if row["channel"] not in self.channels:
+            if not self.can_send(row["channel"]):
                 continue
             if self.channels[row["channel"]].kind == "manual":
                 continue
@@ -187,7 +185,7 @@ class Runner:
                 self._send_parallel(ch, rows, summary, counter)
                 continue
             for row in rows:
-                if name not in self.channels:  # disabled mid-run
+                if not self.can_send(name):  # disabled mid-run
                     break
                 counter["n"] += 1
                 pc = self._begin(row)
@@ -196,6 +194,27 @@ class Runner:
                 except Exception as exc:  # noqa: BLE001 - every outcome is recorded
                     result = exc
                 self._finish(row, pc, result, summary, f"[{counter['n']}/{counter['of']}]")
+
+    def can_send(self, name: str) -> bool:
+        return name in self.channels and name not in self.no_send
+
+    def refuse(self, name: str, exc: NotConfigured, summary: RunSummary) -> None:
+        """The peer refused the credentials: disable the channel (only its sending when
+        just the sending login was refused, so replies are still collected), say what to
+        fix. Its probes stay planned."""
+        msg = self.study.redact(str(exc))
+        if name not in self.channels:
+            return
+        why = f"{msg}; {credential_hint(self.study, exc, name)}"
+        earlier = summary.refused.get(name)
+        summary.refused[name] = f"{earlier} | {why}" if earlier and why not in earlier else why
+        if getattr(exc, "scope", "all") == "send":
+            if name not in self.no_send:
+                self.no_send[name] = why
+                summary.skipped_channels[name] = why
+                self.progress(f"channel {name}: sending disabled: {why}")
+            return
+        self.disable(name, why, summary)
 
     def disable(self, name: str, why: str, summary: RunSummary) -> None:
         """Stop using a channel whose credentials stopped working; the rest goes on."""
@@ -214,7 +233,7 @@ class Runner:
             pending: dict[Future[Any], tuple[Any, ProbeContext]] = {}
             queue = list(rows)
             while queue or pending:
-                while queue and len(pending) < ch.parallel and ch.name in self.channels:
+                while queue and len(pending) < ch.parallel and self.can_send(ch.name):
                     row = queue.pop(0)
                     pc = self._begin(row)
                     pending[pool.submit(ch.send, pc)] = (row, pc)
@@ -233,6 +252,9 @@ class Runner:
         pc = probe_context(self.study, row)
         detail = {"subject": pc.subject, "body": pc.body, "message_id": pc.message_id,
                   "quote_keys": quote_keys(pc.body)}
+        earlier = json.loads(row["detail"] or "{}").get("previous_attempts")
+        if earlier:  # kept from failed attempts (servicebench retry)
+            detail["previous_attempts"] = earlier
         self.store.transition(row["id"], "planned", "sending", self.clock.now(),
                               attempts=row["attempts"] + 1, reply_address=pc.reply_address,
                               detail=json.dumps(detail, ensure_ascii=False))
@@ -245,10 +267,12 @@ class Runner:
         label = f"{counter} {pc.company.name} · {ch.label or ch.name} · {pc.scenario.id}"
         now = self.clock.now()
         if isinstance(result, NotConfigured):
-            # e.g. a revoked token: the peer refused us, so nothing was sent
+            # e.g. a revoked token or a wrong password: the peer refused us, nothing was
+            # sent, so the attempt does not count and the probe stays planned
             msg = self.study.redact(str(result))
-            self.store.transition(row["id"], "sending", "planned", now, error=msg)
-            self.disable(row["channel"], msg, summary)
+            self.store.transition(row["id"], "sending", "planned", now, error=msg,
+                                  attempts=row["attempts"])
+            self.refuse(row["channel"], result, summary)
         elif isinstance(result, ProbeBlocked):
             summary.blocked += 1
             self.store.transition(row["id"], "sending", "blocked", now, error=result.reason)
@@ -264,9 +288,14 @@ class Runner:
             if result.temporary and attempts < MAX_ATTEMPTS:
                 wait_for = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
                 summary.retry_later += 1
+                next_try = utc_iso(now + wait_for)
+                if summary.next_try_at is None or next_try < summary.next_try_at:
+                    summary.next_try_at = next_try
                 self.store.transition(row["id"], "sending", "planned", now, error=msg,
-                                      next_attempt_at=utc_iso(now + wait_for))
-                self.progress(f"{label}: temporary failure, retry in {wait_for}: {msg}")
+                                      next_attempt_at=next_try)
+                self.progress(f"{label}: temporary failure (attempt {attempts} of "
+                              f"{MAX_ATTEMPTS}); next try due at {next_try} (in {wait_for}): "
+                              f"{msg}")
             else:
                 summary.failed += 1
                 self.store.transition(row["id"], "sending", "failed", now, error=msg)
@@ -305,13 +334,16 @@ class Runner:
             except NotConfigured as exc:
                 msg = self.study.redact(str(exc))
                 summary.notes.append(f"{name}: collect: {msg}")
-                self.disable(name, msg, summary)
+                summary.collect_errors[name] = msg
+                self.refuse(name, exc, summary)
                 continue
             except ProbeError as exc:
                 msg = self.study.redact(str(exc))
                 summary.notes.append(f"{name}: collect: {msg}")
+                summary.collect_errors[name] = msg
                 self.progress(f"{name}: collecting failed: {msg}")
                 continue
+            summary.collected_ok += 1
             summary.collected += stats.fetched
             for note in stats.notes:
                 summary.notes.append(f"{name}: {note}")
@@ -327,16 +359,31 @@ class Runner:
                 continue
             if self.channels[row["channel"]].kind == "manual":
                 continue
-            if row["state"] in ("planned", "sending"):
+            if row["state"] == "sending" or (row["state"] == "planned"
+                                             and self.can_send(row["channel"])):
                 return False
             if row["state"] == "sent" and parse_utc(row["window_ends_at"]) > now:  # type: ignore[operator]
                 return False
         return True
 
+    def count_held(self, summary: RunSummary) -> None:
+        """Due probes that stay planned because their channel is skipped or disabled."""
+        now = self.clock.now()
+        held = 0
+        for row in self.store.probes(state="planned"):
+            if self.can_send(row["channel"]) or (row["channel"] not in self.skipped
+                                                  and row["channel"] not in self.no_send):
+                continue
+            if get_channel(row["channel"]).kind == "manual":
+                continue
+            if parse_utc(row["due_at"]) <= now:  # type: ignore[operator]
+                held += 1
+        summary.held = held
+
     def next_wakeup(self) -> datetime | None:
         """The next due time of a planned probe, if any."""
         times = [parse_utc(r["next_attempt_at"] or r["due_at"])
-                 for r in self.store.probes(state="planned") if r["channel"] in self.channels]
+                 for r in self.store.probes(state="planned") if self.can_send(r["channel"])]
         return min((t for t in times if t), default=None)
 
 
@@ -351,16 +398,22 @@ def run(study: Study, store: Store, clock: Clock, *, progress: Progress | None =
         runner.send_due(summary)
         if collect:
             runner.collect(summary)
+        send_follow_ups(runner, summary)
+        runner.count_held(summary)
     return summary
 
 
 def watch(study: Study, store: Store, clock: Clock, *, progress: Progress | None = None,
           poll: timedelta = timedelta(minutes=5), only: list[str] | None = None,
           should_stop: Callable[[], bool] | None = None,
-          stop: threading.Event | None = None) -> RunSummary:
+          stop: threading.Event | None = None,
+          after_collect: Callable[[RunSummary], None] | None = None) -> RunSummary:
     """Keep sending and collecting until every window has closed (or ``should_stop`` /
     ``stop``, e.g. set on SIGTERM). Channels that can push (IMAP IDLE) wake the loop early,
-    so replies are recorded within seconds; the others are polled every ``poll``."""
+    so replies are recorded within seconds; the others are polled every ``poll``.
+    A monitor study (``schedule.every`` without ``waves``) plans a new wave every period
+    and never runs out of work: it runs until stopped. ``after_collect`` is called after
+    every collection (alerts)."""
     summary = RunSummary()
     summary.planned = plan(study, store, clock.now())
     stop = stop or threading.Event()
@@ -372,9 +425,14 @@ def watch(study: Study, store: Store, clock: Clock, *, progress: Progress | None
             for note in ch.watch_start(wake):
                 runner.progress(f"{name}: {note}")
         while True:
+            summary.planned += plan(study, store, clock.now())
             runner.send_due(summary)
             runner.collect(summary)
-            if runner.all_done() or (should_stop and should_stop()) or stop.is_set():
+            send_follow_ups(runner, summary)
+            if after_collect is not None:
+                after_collect(summary)
+            if (runner.all_done() or (should_stop and should_stop()) or stop.is_set()
+                    or not runner.channels):
                 break
             nxt = runner.next_wakeup()
             wait = poll.total_seconds()
@@ -385,6 +443,7 @@ def watch(study: Study, store: Store, clock: Clock, *, progress: Progress | None
             summary.notes.append("stopped on request; run --watch again to continue")
         else:
             runner.collect(summary)
+        runner.count_held(summary)
     return summary
 
 

@@ -14,6 +14,9 @@ DURATION = {"oneOf": [{"type": "string", "pattern": r"^\s*\d{1,7}(\.\d{1,6})?\s*
                       {"type": "integer", "minimum": 1, "maximum": MAX_DURATION_SECONDS}],
             "description": "a duration such as 90s, 30m, 48h, 7d, 2w (or seconds)"}
 EMAIL = {"type": "string", "format": "email"}
+HOURS = {"type": "string", "description": "weekly hours in the study's time zone, e.g. "
+         "'mon-fri 09:00-17:00', 'mon-fri 08:00-12:00 13:00-18:00, sat 10:00-14:00', "
+         "'daily 08:00-20:00', 'always'"}
 
 
 WEIGHT = {"type": "number", "minimum": 0, "maximum": 1000}
@@ -87,6 +90,29 @@ def study_schema() -> dict[str, Any]:
                 "start": {"type": "string",
                           "description": "ISO date-time of the first probe; default: now"},
                 "spacing": {**DURATION, "description": "time between two probes"},
+                "seed": {"type": ["integer", "string"], "description": "seed of the "
+                         "randomised, balanced send order (default: the study id)"},
+                "min_gap": {**DURATION, "description": "at least this long between two "
+                            "probes to the same company"},
+                "windows": {"type": "object", "description": "send window per channel name "
+                            "(or default) in the study's time zone",
+                            "additionalProperties": HOURS},
+                "hours": {**HOURS, "description": "default opening hours of the companies "
+                          "(phone, chat, visits; default mon-fri 09:00-17:00)"},
+                "country": {"type": "string", "pattern": "^[A-Z]{2}$",
+                            "description": "ISO country code: no probe on its public holidays"},
+                "subdivision": {"type": "string",
+                                "description": "region for holidays, e.g. BY, ZH, CA"},
+                "holidays": {"type": "boolean",
+                             "description": "skip public holidays (default true with country)"},
+                "waves": {"type": "integer", "minimum": 1, "maximum": 1000,
+                          "description": "send the whole study this many times"},
+                "every": {**DURATION, "description": "time between two waves; without waves: "
+                          "monitor mode, a new wave every period for as long as it runs"},
+                "dates": {"type": "array", "minItems": 1, "maxItems": 1000,
+                          "items": {"type": "string"},
+                          "description": "explicit wave dates (2026-12-07 = 09:00 local, or "
+                                        "ISO date-times)"},
             },
         },
         "personas": {
@@ -126,6 +152,19 @@ def study_schema() -> dict[str, Any]:
                     "mode": {"enum": ["public", "direct"]},
                     "topic": {"type": "string",
                               "description": "hint for topic/category choices in web forms"},
+                    "follow_up": {
+                        "type": "object", "additionalProperties": False,
+                        "required": ["after", "body"],
+                        "description": "sent in the same thread (email) after this long "
+                                       "without a human reply; measured separately",
+                        "properties": {
+                            "after": DURATION,
+                            "subject": {"type": "string", "minLength": 1,
+                                        "description": "default: Re: <subject>"},
+                            "body": {"type": "string", "minLength": 1,
+                                     "description": "Jinja template like body"},
+                        },
+                    },
                     "channels": {"type": "array", "items": {"type": "string"},
                                  "description": "restrict to these channels (default: all)"},
                     "rubric": {**RUBRIC_SCHEMA, "description": "criteria for rating replies "
@@ -161,6 +200,8 @@ def study_schema() -> dict[str, Any]:
                     "id": ID,
                     "name": {"type": "string", "minLength": 1},
                     "sector": {"type": "string"},
+                    "hours": {**HOURS, "description": "opening hours: phone, chat and visits "
+                              "are planned inside them (overrides schedule.hours)"},
                     "domains": {"type": "array", "items": {"type": "string"},
                                 "description": "mail domains the company answers from"},
                     "brands": {"type": "array", "items": {"type": "string", "minLength": 2},

@@ -12,7 +12,8 @@ from .study import Study
 REPLY_KINDS = ("automated", "human")
 
 
-def status_rows(study: Study, store: Store, now: datetime) -> list[dict[str, Any]]:
+def status_rows(study: Study, store: Store, now: datetime,
+                wave: int | None = None) -> list[dict[str, Any]]:
     names = {c.id: c.name for c in study.companies}
     from .rating.overrides import effective_messages
 
@@ -22,6 +23,8 @@ def status_rows(study: Study, store: Store, now: datetime) -> list[dict[str, Any
         replied.setdefault(m["probe_id"], []).append(m["kind"] or "")
     table: dict[tuple[str, str], dict[str, Any]] = {}
     for p in store.probes():
+        if wave is not None and p["wave"] != wave:
+            continue
         key = (p["company_id"], p["channel"])
         row = table.setdefault(key, {
             "company": names.get(p["company_id"], p["company_id"]), "channel": p["channel"],

@@ -258,6 +258,16 @@ class Store:
         self.db.execute("UPDATE messages SET probe_id = ?, match_method = ? WHERE id = ?",
                         (probe_id, method if probe_id else None, message_id))
 
+    # -- plan state ------------------------------------------------------------------
+    def plan_value(self, key: str) -> str | None:
+        row = self.one("SELECT value FROM plan_state WHERE key = ?", (key,))
+        return None if row is None else str(row["value"])
+
+    def set_plan_value(self, key: str, value: str, now: datetime) -> None:
+        self.db.execute("INSERT INTO plan_state (key, value, updated_at) VALUES (?, ?, ?) ON "
+                        "CONFLICT(key) DO UPDATE SET value = excluded.value, "
+                        "updated_at = excluded.updated_at", (key, value, utc_iso(now)))
+
     # -- sync state ------------------------------------------------------------------
     def sync_state(self, source: str) -> sqlite3.Row | None:
         return self.one("SELECT * FROM sync_state WHERE source = ?", (source,))

@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -95,6 +95,7 @@ class Scenario:
     mode: str = "public"
     topic: str = ""
     rubric: dict[str, Any] | None = None  # criteria for rating replies (servicebench rate)
+    follow_up: dict[str, Any] | None = None  # {after, body, subject?}: servicebench.followups
 
 
 @dataclass
@@ -105,6 +106,7 @@ class Company:
     domains: list[str] = field(default_factory=list)
     sector: str = ""
     brands: list[str] = field(default_factory=list)  # hidden in blinded rating sheets
+    hours: str = ""  # opening hours for phone, chat, visits (see servicebench.plans)
 
 
 @dataclass
@@ -124,6 +126,10 @@ class Study:
     secrets: set[str] = field(default_factory=set)
     client: str = ""
     author: str = ""
+    #: the ``schedule`` section as written (windows, waves, seed...; see servicebench.plans)
+    schedule: dict[str, Any] = field(default_factory=dict)
+    #: which ${VARIABLES} each key was filled from, e.g. {"mailbox.smtp.password": [...]}
+    variables: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def file(self) -> Path:
@@ -333,7 +339,9 @@ def load_study(folder: Path | str, environ: dict[str, str] | None = None,
     env = _read_env(folder / ".env")
     env.update(os.environ if environ is None else environ)
     secrets: set[str] = set()
-    resolved = _interpolate(data, (), env, col, secrets, require_secrets)
+    variables: dict[str, list[str]] = {}
+    resolved = _interpolate(data, (), env, col, secrets, require_secrets, variables)
+    _dates_as_text(resolved)
 
     validator = jsonschema.Draft202012Validator(
         study_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
@@ -353,32 +361,50 @@ def load_study(folder: Path | str, environ: dict[str, str] | None = None,
         n = len(col.problems)
         raise StudyError(f"{file}: {n} problem{'s' if n > 1 else ''} found", col.problems)
     study = _build(folder, resolved, secrets)
+    study.variables = variables
     _check_timeline(study)
     return study
 
 
 def _check_timeline(study: Study) -> None:
-    """The last probe's due time plus the window must be a representable, sane date."""
+    """The last probe's due time plus the window must be a representable, sane date
+    (waves included: the last wave's start; a monitor schedule has no last wave)."""
     n = sum(len(c.channels) for c in study.companies) * len(study.scenarios) * len(
         study.personas)
     start = study.schedule_start or datetime.now(UTC)
+    sched = study.schedule
     try:
-        check_date(start + n * study.schedule_spacing + study.window, "schedule")
+        last_wave = start
+        if sched.get("waves"):
+            every = parse_duration(sched.get("every", "1w"))
+            last_wave = start + (int(sched["waves"]) - 1) * every
+        check_date(last_wave + n * study.schedule_spacing + study.window, "schedule")
     except (OverflowError, ValueError):
         raise StudyError(f"{study.file}: the schedule runs past the year {MAX_YEAR} (start + "
-                         f"{n} probes x spacing + window); shorten spacing or window") from None
+                         f"waves + {n} probes x spacing + window); shorten spacing, every or "
+                         "window") from None
+
+
+def _dates_as_text(data: Any) -> None:
+    """YAML reads an unquoted 2026-12-07 as a date: wave dates are kept as ISO text."""
+    sched = data.get("schedule") if isinstance(data, dict) else None
+    if isinstance(sched, dict) and isinstance(sched.get("dates"), list):
+        sched["dates"] = [d.isoformat() if isinstance(d, date) else d for d in sched["dates"]]
 
 
 def _interpolate(value: Any, path: Path_, env: dict[str, str | None], col: _Collector,
-                 secrets: set[str], require: bool) -> Any:
+                 secrets: set[str], require: bool,
+                 variables: dict[str, list[str]] | None = None) -> Any:
     if isinstance(value, dict):
-        return {k: _interpolate(v, path + (k,), env, col, secrets, require)
+        return {k: _interpolate(v, path + (k,), env, col, secrets, require, variables)
                 for k, v in value.items()}
     if isinstance(value, list):
-        return [_interpolate(v, path + (i,), env, col, secrets, require)
+        return [_interpolate(v, path + (i,), env, col, secrets, require, variables)
                 for i, v in enumerate(value)]
     if not isinstance(value, str) or "${" not in value:
         return value
+    if variables is not None:
+        variables[_fmt_path(path)] = [m.group(1) for m in VAR_RE.finditer(value)]
 
     def sub(m: re.Match[str]) -> str:
         name, default = m.group(1), m.group(2)
@@ -444,12 +470,15 @@ def _semantic_checks(data: dict[str, Any], col: _Collector) -> None:
             elif name not in company_channels:
                 col.add(("scenarios", i, "channels", j),
                         f"no company has channel {name!r}; add it to a company or remove it")
-        for key in ("subject", "body"):
-            if isinstance(s.get(key), str):
+        fu = s.get("follow_up") if isinstance(s.get("follow_up"), dict) else {}
+        for path, text in ([(("scenarios", i, k), s.get(k)) for k in ("subject", "body")]
+                           + [(("scenarios", i, "follow_up", k), fu.get(k))
+                              for k in ("subject", "body")]):
+            if isinstance(text, str):
                 try:
-                    SandboxedEnvironment().parse(s[key])
+                    SandboxedEnvironment().parse(text)
                 except TemplateError as exc:
-                    col.add(("scenarios", i, key), f"template error: {exc}")
+                    col.add(path, f"template error: {exc}")
     _rubric_checks(data, col)
     study = data.get("study")
     if isinstance(study, dict):
@@ -461,7 +490,8 @@ def _semantic_checks(data: dict[str, Any], col: _Collector) -> None:
                 col.add(("study", "timezone"), f"unknown time zone {tz!r}; use an IANA name "
                         "such as Europe/Berlin or UTC")
     sched = data.get("schedule")
-    for section, key in (("study", "window"), ("schedule", "spacing")):
+    for section, key in (("study", "window"), ("schedule", "spacing"), ("schedule", "every"),
+                         ("schedule", "min_gap")):
         block = data.get(section)
         if isinstance(block, dict) and isinstance(block.get(key), str) and re.fullmatch(
                 DURATION["oneOf"][0]["pattern"], block[key]):
@@ -476,6 +506,63 @@ def _semantic_checks(data: dict[str, Any], col: _Collector) -> None:
             msg = str(exc) if "year" in str(exc) or "range" in str(exc) else (
                 f"{sched['start']!r} is not an ISO date-time such as 2026-11-24T09:00:00+01:00")
             col.add(("schedule", "start"), msg)
+    _schedule_checks(data, col, known)
+
+
+def _schedule_checks(data: dict[str, Any], col: _Collector, known: dict[str, Any]) -> None:
+    """Send windows, opening hours, holiday country and wave dates (servicebench.plans)."""
+    from .plans import check_country, parse_hours, parse_wave_date
+
+    def hours(path: Path_, value: Any) -> None:
+        if isinstance(value, str) and "${" not in value:
+            try:
+                parse_hours(value)
+            except ValueError as exc:
+                col.add(path, str(exc))
+
+    sched = data.get("schedule")
+    for i, c in enumerate(data.get("companies") or []):
+        if isinstance(c, dict) and "hours" in c:
+            hours(("companies", i, "hours"), c["hours"])
+        chans = c.get("channels") if isinstance(c, dict) else None
+        for name, cfg in (chans.items() if isinstance(chans, dict) else []):
+            if isinstance(cfg, dict) and "hours" in cfg:  # phone/chat/visit opening hours
+                hours(("companies", i, "channels", name, "hours"), cfg["hours"])
+    if not isinstance(sched, dict):
+        return
+    hours(("schedule", "hours"), sched.get("hours"))
+    windows = sched.get("windows")
+    if isinstance(windows, dict):
+        for name, value in windows.items():
+            if name != "default" and name not in known:
+                col.add(("schedule", "windows", name), f"unknown channel {name!r}; use "
+                        f"default or one of {', '.join(sorted(known))}")
+            hours(("schedule", "windows", name), value)
+    country = sched.get("country")
+    if isinstance(country, str) and "${" not in country:
+        problem = check_country(country, sched.get("subdivision"))
+        if problem:
+            col.add(("schedule", "country"), problem)
+    for i, d in enumerate(sched.get("dates") or []):
+        try:
+            parse_wave_date(_TzOnly(data), d)
+        except (ValueError, TypeError):
+            col.add(("schedule", "dates", i), f"{d!r} is not a date (2026-12-07) or ISO "
+                    "date-time")
+    if sched.get("dates") and (sched.get("waves") or sched.get("every")):
+        col.add(("schedule", "dates"), "give either dates or waves/every, not both")
+
+
+class _TzOnly:
+    """Enough of a Study for parse_wave_date while validating."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        tz = (data.get("study") or {}).get("timezone") if isinstance(
+            data.get("study"), dict) else None
+        try:
+            self.tz = ZoneInfo(tz) if isinstance(tz, str) else ZoneInfo("UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            self.tz = ZoneInfo("UTC")
 
 
 def _rubric_checks(data: dict[str, Any], col: _Collector) -> None:
@@ -518,6 +605,7 @@ def _build(folder: Path, data: dict[str, Any], secrets: set[str]) -> Study:
             "spacing") else timedelta(0),
         settings={k: v for k, v in data.items() if k not in core},
         secrets=secrets,
+        schedule=dict(sched),
     )
 
 

@@ -121,8 +121,9 @@ class PhoneChannel(ManualChannel):
         "oneOf": [{"type": "string", "minLength": 3},
                   {"type": "object", "additionalProperties": False, "required": ["number"],
                    "properties": {"number": {"type": "string", "minLength": 3},
-                                  "hours": {"type": "string",
-                                            "description": "opening hours, for the tester"},
+                                  "hours": {"type": "string", "description":
+                                            "opening hours (mon-fri 08:00-20:00, Mo-Fr 8-20): "
+                                            "the contact is planned inside them"},
                                   "notes": {"type": "string"}}}],
     }
 

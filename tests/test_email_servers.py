@@ -14,7 +14,7 @@ from conftest import make_clock
 
 from servicebench import runner
 from servicebench.clock import parse_utc
-from servicebench.errors import ProbeError
+from servicebench.errors import CredentialsRefused, ProbeError
 from servicebench.probes.email.smtp_send import SmtpSettings, send_message, server_timestamp
 from servicebench.sandbox.smtp_server import SandboxSMTPServer
 from servicebench.store import Store
@@ -109,9 +109,10 @@ def test_smtp_starttls_with_auth(tls_cert: tuple[Path, Path]) -> None:
         assert server.accepted[0].data.endswith(b".dot\r\n")  # dot-stuffing undone
         bad = SmtpSettings("127.0.0.1", server.port, "starttls", "shopper", "nope", 10,
                            str(cert))
-        with pytest.raises(ProbeError, match="SMTP login refused") as exc:
+        # a refused login is no failure of the probe: the channel's sending is disabled
+        with pytest.raises(CredentialsRefused, match="SMTP login refused") as exc:
             send_message(bad, "a@shopper.example", ["b@acme.example"], data, clock.now())
-        assert not exc.value.temporary
+        assert exc.value.scope == "send" and "mailbox.smtp.password" in exc.value.settings
         assert len(server.accepted) == 1
     finally:
         server.stop()

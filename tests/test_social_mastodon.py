@@ -315,6 +315,17 @@ def test_revoked_token_disables_the_channel(tmp_path: Path, net: Net,
     assert_no_token(tmp_path, net.token)
 
 
+def test_revoked_token_keeps_probes_planned_and_the_run_fails(tmp_path: Path,
+                                                               net: Net) -> None:
+    study, store = make_study(tmp_path, net)
+    net.server.revoke_token(net.token)
+    summary = run(study, store, SystemClock())
+    rows = probe_rows(store)
+    assert rows and all(r["state"] == "planned" and r["attempts"] == 0 for r in rows)
+    assert summary.held >= len(rows) and summary.exit_code() == 1
+    assert net.server.statuses_of("anna") == []
+
+
 def test_token_expiring_mid_run_raises_not_configured(tmp_path: Path, net: Net) -> None:
     study, store = make_study(tmp_path, net)
     plan(study, store, SystemClock().now())

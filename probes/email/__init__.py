@@ -104,6 +104,9 @@ class EmailChannel(Channel):
     }
     study_key = "mailbox"
     study_schema = MAILBOX_SCHEMA
+    credential_keys = ("mailbox.smtp.username", "mailbox.smtp.password",
+                       "mailbox.imap.username", "mailbox.imap.password",
+                       "mailbox.oauth.refresh_token", "mailbox.oauth.client_secret")
 
     @classmethod
     def validate_target(cls, config: Any) -> list[str]:
@@ -201,11 +204,41 @@ class EmailChannel(Channel):
         return SendResult(sent_at, source, pc.message_id,
                           {"smtp_response": accepted.response[:300], "evidence": ev.path})
 
+    def send_follow_up(self, pc: ProbeContext, subject: str, body: str,
+                       in_reply_to: str | None) -> SendResult:
+        """The scenario's follow-up in the probe's thread (servicebench.followups)."""
+        msg = EmailMessage()
+        msg["From"] = formataddr((pc.persona.name, pc.reply_address))
+        msg["To"] = pc.target
+        msg["Subject"] = subject
+        msg["Date"] = format_datetime(self.env.clock.now())
+        msg["Message-ID"] = pc.message_id.replace("@", ".followup@", 1)
+        original = in_reply_to or pc.message_id
+        msg["In-Reply-To"] = original
+        msg["References"] = original
+        msg["MIME-Version"] = "1.0"
+        msg.set_content(body, charset="utf-8", cte="quoted-printable")
+        data = msg.as_bytes()
+        clock = self.env.clock
+        self.env.store.write_evidence(
+            f"sent/{pc.probe_id}-{pc.company.id}-{pc.scenario.id}-followup.eml", data,
+            probe_id=pc.probe_id, kind="sent-follow-up", now=clock.now())
+        accepted = send_message(self.smtp_settings(), pc.reply_address, [pc.target], data,
+                                clock.now())
+        if accepted.server_time is not None:
+            sent_at, source = accepted.server_time, "smtp-response-timestamp"
+        else:
+            sent_at, source = clock.now(), "local-clock-at-smtp-250"
+        if self.mailbox.get("sent_copies") == "append":
+            self._append_sent(data, sent_at)
+        return SendResult(sent_at, source, str(msg["Message-ID"]),
+                          {"smtp_response": accepted.response[:300]})
+
     def _append_sent(self, data: bytes, when: Any) -> None:
         s = self.imap_settings()
         try:
             conn = imap_sync.connect(s)
-        except ProbeError as exc:
+        except (ProbeError, NotConfigured) as exc:  # the probe is sent: only warn
             self.env.log.warning("email: could not file a copy of a sent probe: %s", exc)
             return
         sent = s.sent_folder or "Sent"

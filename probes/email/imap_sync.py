@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from servicebench.errors import ProbeError
+from servicebench.errors import CredentialsRefused, ProbeError
 
 from . import oauth
 from .tls import client_context
@@ -65,8 +65,12 @@ def connect(s: ImapSettings) -> imaplib.IMAP4:
             conn.login(s.username, s.password)
     except imaplib.IMAP4.error as exc:
         logout(conn)
-        raise ProbeError(f"IMAP login refused by {s.host} for the configured user: "
-                         f"{_text(exc)}; check the mailbox credentials") from exc
+        why = f"IMAP login refused by {s.host} for the configured user: {_text(exc)}"
+        if "[UNAVAILABLE]" in why or "[INUSE]" in why:
+            raise ProbeError(why, temporary=True) from exc
+        raise CredentialsRefused(why, ("mailbox.imap.username", "mailbox.imap.password",
+                                       "mailbox.oauth.refresh_token",
+                                       "mailbox.oauth.client_secret")) from exc
     except ProbeError:
         logout(conn)
         raise

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from servicebench.channels import OutcomeUnknown
-from servicebench.errors import ProbeError
+from servicebench.errors import CredentialsRefused, ProbeError
 
 from . import oauth
 from .tls import client_context
@@ -137,8 +137,14 @@ def send_message(s: SmtpSettings, sender: str, recipients: list[str], data: byte
             except OSError:
                 pass
     except smtplib.SMTPAuthenticationError as exc:
-        raise ProbeError(f"SMTP login refused by {s.host}: {exc.smtp_code} "
-                         f"{_reply_text(exc.smtp_error)}; check the mailbox credentials") from exc
+        why = f"SMTP login refused by {s.host}: {exc.smtp_code} {_reply_text(exc.smtp_error)}"
+        if 400 <= exc.smtp_code < 500:  # e.g. 454 temporary authentication failure
+            raise ProbeError(why, temporary=True) from exc
+        # 535 bad credentials, 534 web login/app password required: no probe can go out
+        raise CredentialsRefused(why, ("mailbox.smtp.username", "mailbox.smtp.password",
+                                       "mailbox.oauth.refresh_token",
+                                       "mailbox.oauth.client_secret"),
+                                 scope="send") from exc
     except smtplib.SMTPRecipientsRefused as exc:
         (rcpt, (code, resp)), *_ = exc.recipients.items()
         raise ProbeError(f"recipient {rcpt} refused: {code} {_reply_text(resp)}",

@@ -158,6 +158,7 @@ class BlueskyChannel(Channel):
     kind = "automated"
     company_schema = company_schema("support.example.de")
     study_key = "social"
+    credential_keys = ("social.bluesky.handle", "social.bluesky.app_password")
     study_schema = SOCIAL_SCHEMA
 
     def __init__(self, env: ChannelEnv) -> None:

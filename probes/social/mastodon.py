@@ -121,6 +121,7 @@ class MastodonChannel(Channel):
     kind = "automated"
     company_schema = company_schema("@support@social.example")
     study_key = "social"
+    credential_keys = ("social.mastodon.token",)
     study_schema = SOCIAL_SCHEMA
 
     def __init__(self, env: ChannelEnv) -> None:

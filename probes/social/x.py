@@ -87,6 +87,7 @@ class XChannel(Channel):
     kind = "automated"
     company_schema = company_schema("@ExampleHilft")
     study_key = "social"
+    credential_keys = ("social.x.token",)
     study_schema = SOCIAL_SCHEMA
 
     def __init__(self, env: ChannelEnv) -> None:
