@@ -422,7 +422,12 @@ def watch(study: Study, store: Store, clock: Clock, *, progress: Progress | None
         summary.skipped_channels = dict(runner.skipped)
         runner.recover(summary)
         for name, ch in list(runner.channels.items()):
-            for note in ch.watch_start(wake):
+            try:
+                notes = ch.watch_start(wake)
+            except NotConfigured as exc:  # e.g. the IMAP login was refused
+                runner.refuse(name, exc, summary)
+                continue
+            for note in notes:
                 runner.progress(f"{name}: {note}")
         while True:
             summary.planned += plan(study, store, clock.now())

@@ -17,7 +17,7 @@ from conftest import make_clock, sandbox_study_yaml
 
 from servicebench import runner
 from servicebench.cli import cli
-from servicebench.errors import NotConfigured, ProbeError
+from servicebench.errors import CredentialsRefused, NotConfigured, ProbeError
 from servicebench.probes.email import imap_sync, oauth
 from servicebench.probes.email.imap_sync import ImapSettings
 from servicebench.probes.email.smtp_send import SmtpSettings, send_message
@@ -150,12 +150,12 @@ def test_imap_xoauth2_refused(endpoint: TokenEndpoint, imap: IMAPServer) -> None
     oauth.TOKENS.forget(endpoint.settings())
     s = ImapSettings("127.0.0.1", imap.port, "none", USER, "", auth="xoauth2",
                      oauth=endpoint.settings())
-    with pytest.raises(ProbeError, match="IMAP login refused") as exc:
+    with pytest.raises(CredentialsRefused, match="IMAP login refused") as exc:
         imap_sync.connect(s)
     assert "tok-" not in str(exc.value)
     # a token for another user is refused too
     imap.oauth_tokens["tok-3"] = "other@shopper.example"
-    with pytest.raises(ProbeError, match="IMAP login refused"):
+    with pytest.raises(CredentialsRefused, match="IMAP login refused"):
         imap_sync.connect(s)
 
 
@@ -169,9 +169,9 @@ def test_smtp_xoauth2_accepted_and_refused(endpoint: TokenEndpoint) -> None:
         s = SmtpSettings("127.0.0.1", server.port, "none", USER, "", 10, auth="xoauth2",
                          oauth=endpoint.settings())
         data = b"From: pat@shopper.example\r\nTo: b@acme.example\r\nSubject: t\r\n\r\nhi\r\n"
-        with pytest.raises(ProbeError, match="SMTP login refused") as exc:
+        with pytest.raises(CredentialsRefused, match="SMTP login refused") as exc:
             send_message(s, USER, ["b@acme.example"], data, clock.now())
-        assert not exc.value.temporary and "tok-" not in str(exc.value)
+        assert exc.value.scope == "send" and "tok-" not in str(exc.value)
         assert server.accepted == []
         tokens["tok-3"] = USER
         oauth.TOKENS.forget(endpoint.settings())  # fresh process: no cached token
