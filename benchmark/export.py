@@ -37,7 +37,7 @@ def probes_frame(outcomes: pd.DataFrame) -> pd.DataFrame:
     rest = [c for c in df.columns if c not in PROBE_LEAD]
     df = df[PROBE_LEAD + rest].copy()
     for col in df.columns:
-        if df[col].map(lambda v: isinstance(v, list)).any():
+        if df[col].dtype == object and df[col].map(lambda v: isinstance(v, list)).any():
             df[col] = df[col].map(
                 lambda v: LIST_SEPARATOR.join(str(x) for x in v) if isinstance(v, list) else v)
     return df

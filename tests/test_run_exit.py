@@ -195,6 +195,8 @@ def test_validate_and_export_json_and_exit_codes(tmp_path: Path) -> None:
     from servicebench.runner import plan
     from servicebench.study import load_study
 
+    result = CliRunner().invoke(cli, ["export", str(folder), "--json"])
+    assert result.exit_code == 0, result.output  # nothing planned yet: empty tables
     plan(load_study(folder), Store(folder), make_clock(1.0).now())
     result = CliRunner().invoke(cli, ["export", str(folder), "--json"])
     assert result.exit_code == 0, result.output
