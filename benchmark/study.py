@@ -375,7 +375,11 @@ def _check_timeline(study: Study) -> None:
     sched = study.schedule
     try:
         last_wave = start
-        if sched.get("waves"):
+        if sched.get("dates"):
+            from .plans import parse_wave_date
+
+            last_wave = max(parse_wave_date(study, d) for d in sched["dates"])
+        elif sched.get("waves"):
             every = parse_duration(sched.get("every", "1w"))
             last_wave = start + (int(sched["waves"]) - 1) * every
         check_date(last_wave + n * study.schedule_spacing + study.window, "schedule")
@@ -471,6 +475,12 @@ def _semantic_checks(data: dict[str, Any], col: _Collector) -> None:
                 col.add(("scenarios", i, "channels", j),
                         f"no company has channel {name!r}; add it to a company or remove it")
         fu = s.get("follow_up") if isinstance(s.get("follow_up"), dict) else {}
+        if isinstance(fu.get("after"), str) and re.fullmatch(DURATION["oneOf"][0]["pattern"],
+                                                             fu["after"]):
+            try:
+                parse_duration(fu["after"])
+            except ValueError as exc:
+                col.add(("scenarios", i, "follow_up", "after"), str(exc))
         for path, text in ([(("scenarios", i, k), s.get(k)) for k in ("subject", "body")]
                            + [(("scenarios", i, "follow_up", k), fu.get(k))
                               for k in ("subject", "body")]):

@@ -104,3 +104,13 @@ def test_follow_up_template_errors_are_reported(tmp_path: Path) -> None:
     with pytest.raises(StudyError, match=r"scenarios\[0\]\.follow_up\.body: template error"):
         load_study(folder, environ={"SANDBOX_SMTP_PORT": "1", "SANDBOX_IMAP_PORT": "1",
                                     "SANDBOX_USER": "u", "SANDBOX_PASSWORD": "p"})
+
+
+def test_follow_up_after_is_bounded(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "study.yaml").write_text(study_text([("fastco", "fast")]).replace(
+        "after: 1d", "after: 9999999d"))
+    with pytest.raises(StudyError, match=r"follow_up\.after: .*ten years"):
+        load_study(folder, environ={"SANDBOX_SMTP_PORT": "1", "SANDBOX_IMAP_PORT": "1",
+                                    "SANDBOX_USER": "u", "SANDBOX_PASSWORD": "p"})

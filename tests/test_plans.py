@@ -165,6 +165,9 @@ def test_explicit_wave_dates(tmp_path: Path) -> None:
     ("waves: 0", "schedule.waves", "minimum"),
     ("every: weekly", "schedule.every", "duration"),
     ("min_gap: soon", "schedule.min_gap", "duration"),
+    ("min_gap: 9999999d", "schedule.min_gap", "ten years"),
+    ("dates: [9999-12-31]", "the schedule runs past the year", ""),
+    ("every: 9999999d", "schedule.every", "ten years"),
 ])
 def test_bad_schedule_is_reported_with_line_and_key(tmp_path: Path, schedule: str, key: str,
                                                     message: str) -> None:
