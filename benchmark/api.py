@@ -140,26 +140,34 @@ class Study:
 
     # -- outputs -------------------------------------------------------------------------
     def report(self, format: str = "pdf", out: str | Path | None = None,
-               templates: str | Path | None = None, as_of: datetime | None = None) -> Path:
+               templates: str | Path | None = None, as_of: datetime | None = None, *,
+               language: str | None = None, appendix: str | None = None,
+               anonymise: bool = False, redact_people: bool = False) -> Path:
         """Render the report (``pdf`` or ``html``) and return its path (default: the study
-        folder's ``report.pdf`` / ``report.html``)."""
-        from .report import render_report
+        folder's ``report.pdf`` / ``report.html``). ``language`` overrides the study's;
+        ``appendix`` is ``cards`` or ``none`` (default: cards up to 100 probes)."""
+        from .report import ReportOptions, render_report
 
         path = Path(out) if out else self.folder / f"report.{format}"
+        options = ReportOptions(language=language, appendix=appendix, anonymise=anonymise,
+                                redact_people=redact_people)
         with self._store() as store:
             return render_report(self.config, store, format, path,
-                                 Path(templates) if templates else None, self._as_of(as_of))
+                                 Path(templates) if templates else None, self._as_of(as_of),
+                                 options=options)
 
     def export(self, format: str = "csv", out: str | Path | None = None,
-               as_of: datetime | None = None, wave: int | None = None) -> list[Path]:
+               as_of: datetime | None = None, wave: int | None = None, *,
+               language: str | None = None, excel: bool = False) -> list[Path]:
         """Write the tables (``csv`` or ``xlsx``) to ``out`` (default: the study folder's
-        ``exports/``) and return the files written; ``wave``: figures of that wave only."""
+        ``exports/``) and return the files written; ``wave``: figures of that wave only;
+        ``excel`` writes CSV for Excel."""
         from .export import export_tables
 
         out_dir = Path(out) if out else self.folder / "exports"
         with self._store() as store:
             return export_tables(self.config, store, format, out_dir, self._as_of(as_of),
-                                 wave=wave)
+                                 wave=wave, language=language, excel=excel)
 
     # -- internals -----------------------------------------------------------------------
     def as_of(self, as_of: datetime | None = None) -> datetime:

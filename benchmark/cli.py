@@ -802,16 +802,29 @@ def rate_adjudicate(item: str, criterion: str, value: str, fact: str, folder: Pa
 @click.option("--out", type=click.Path(path_type=Path), help="Output file.")
 @click.option("--templates", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A folder of templates that override report_templates/.")
+@click.option("--language", type=click.Choice(["de", "en"]),
+              help="Report language (default: the study's language).")
+@click.option("--appendix", type=click.Choice(["cards", "none"]),
+              help="Per-inquiry evidence cards in the appendix (default: cards up to 100 "
+                   "inquiries, none above).")
+@click.option("--anonymise", is_flag=True,
+              help='Replace company names with "Company A", "Company B"... everywhere.')
+@click.option("--redact-people", is_flag=True,
+              help="Replace agents' names in quoted replies with [Name].")
 @as_of_option
 @handle_errors
 def report(folder: Path, fmt: str, out: Path | None, templates: Path | None,
-           as_of: str | None) -> None:
+           language: str | None, appendix: str | None, anonymise: bool,
+           redact_people: bool, as_of: str | None) -> None:
     """Render the comparison report as PDF or HTML."""
     from .api import Study
+    from .i18n import texts
 
     study = Study(_load(folder, require_secrets=False))
     cut = _parse_as_of(as_of, study.config)
-    click.echo(f"Wrote {study.report(format=fmt, out=out, templates=templates, as_of=cut)}")
+    path = study.report(format=fmt, out=out, templates=templates, as_of=cut, language=language,
+                        appendix=appendix, anonymise=anonymise, redact_people=redact_people)
+    click.echo(f"{texts(language or study.config.language)['cli_wrote']} {path}")
 
 
 @cli.command()
@@ -822,22 +835,29 @@ def report(folder: Path, fmt: str, out: Path | None, templates: Path | None,
               help="Output folder (default: the study folder's exports/).")
 @click.option("--wave", type=click.IntRange(1, 100_000),
               help="Figures of this wave only (default: all waves; probes carry a wave column).")
+@click.option("--language", type=click.Choice(["de", "en"]),
+              help="Language of the column dictionary and labels (default: the study's).")
+@click.option("--excel", is_flag=True,
+              help="CSV for Excel: byte-order mark, and for German semicolons and decimal "
+                   "commas.")
 @as_of_option
 @json_option
 @handle_errors
-def export(folder: Path, fmt: str, out: Path | None, wave: int | None, as_of: str | None,
-           as_json: bool) -> None:
+def export(folder: Path, fmt: str, out: Path | None, wave: int | None, language: str | None,
+           excel: bool, as_of: str | None, as_json: bool) -> None:
     """Write per-probe and per-company tables as CSV or XLSX (with a wave column)."""
     from .api import Study
+    from .i18n import texts
 
     study = Study(_load(folder, require_secrets=False))
     cut = _parse_as_of(as_of, study.config)
-    paths = study.export(format=fmt, out=out, as_of=cut, wave=wave)
+    paths = study.export(format=fmt, out=out, as_of=cut, wave=wave, language=language,
+                         excel=excel)
     if as_json:
         click.echo(json.dumps({"exit_code": 0, "files": [str(p) for p in paths]}, indent=2))
         return
     for p in paths:
-        click.echo(f"Wrote {p}")
+        click.echo(f"{texts(language or study.config.language)['cli_wrote']} {p}")
 
 
 @cli.command("probe-form")

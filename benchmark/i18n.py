@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from . import i18n_texts
+
 LANGUAGES = ("de", "en")
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -397,28 +399,58 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
+TEXTS["de"].update(i18n_texts.DE)
+TEXTS["en"].update(i18n_texts.EN)
+for _key, _text in i18n_texts.EN_RULES.items():  # the metrics' own English rules win
+    TEXTS["en"].setdefault(_key, _text)
+
+NBSP = "\u00a0"        # between date parts and before units: never wraps
+NNBSP = "\u202f"       # narrow no-break space: "100 %" in German
+
+
 def texts(language: str) -> dict[str, str]:
     """The strings of one language (English for anything but ``de``)."""
     return TEXTS["de" if language == "de" else "en"]
 
 
+def channel_name(name: str, language: str) -> str:
+    """A channel's reader name in ``language``; third-party channels keep their label."""
+    t = texts(language)
+    if f"ch_{name}" in t:
+        return t[f"ch_{name}"]
+    from .channels import registry
+
+    cls = registry().get(name)
+    return cls.label if cls is not None and cls.label else name
+
+
+def format_number(value: float | None, language: str, digits: int = 0) -> str:
+    """1,234.5 (en) / 1.234,5 (de); "–" for no value."""
+    if not isinstance(value, int | float) or value != value:
+        return texts(language)["none"]
+    text = f"{value:,.{digits}f}"
+    if language == "de":
+        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return text
+
+
 def format_duration(seconds: float | None, language: str) -> str:
     """Human-readable duration: "45 s", "12 min", "3 h 20 min", "2 Tage 4 h"."""
     t = texts(language)
-    if seconds is None or seconds != seconds:
+    if not isinstance(seconds, int | float) or seconds != seconds:
         return t["none"]
     total = max(0, int(round(seconds)))
     if total < 60:
-        return f"{total} s"
+        return f"{total}{NBSP}s"
     minutes = total // 60
     if minutes < 60:
-        return f"{minutes} min"
+        return f"{minutes}{NBSP}min"
     hours, mins = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours} h {mins} min" if mins else f"{hours} h"
+        return f"{hours}{NBSP}h {mins}{NBSP}min" if mins else f"{hours}{NBSP}h"
     days, hours = divmod(hours, 24)
     unit = t["day_one"] if days == 1 else t["day_many"]
-    return f"{days} {unit} {hours} h" if hours else f"{days} {unit}"
+    return f"{days}{NBSP}{unit} {hours}{NBSP}h" if hours else f"{days}{NBSP}{unit}"
 
 
 def format_time(dt: datetime | None, tz: ZoneInfo, language: str, seconds: bool = False) -> str:
@@ -428,20 +460,22 @@ def format_time(dt: datetime | None, tz: ZoneInfo, language: str, seconds: bool 
     local = dt.astimezone(tz)
     clock = local.strftime("%H:%M:%S" if seconds else "%H:%M")
     if language == "de":
-        return f"{local:%d.%m.%Y} {clock}"
-    return f"{local.day} {local:%b %Y} {clock}"
+        return f"{local:%d.%m.%Y}{NBSP}{clock}"
+    return f"{local.day}{NBSP}{local:%b}{NBSP}{local:%Y}{NBSP}{clock}"
 
 
 def format_date(dt: datetime | None, tz: ZoneInfo, language: str) -> str:
     if dt is None or dt != dt:
         return texts(language)["none"]
     local = dt.astimezone(tz)
-    return f"{local:%d.%m.%Y}" if language == "de" else f"{local.day} {local:%b %Y}"
+    if language == "de":
+        return f"{local:%d.%m.%Y}"
+    return f"{local.day}{NBSP}{local:%b}{NBSP}{local:%Y}"
 
 
 def format_percent(value: float | None, language: str) -> str:
-    """75 % (de) / 75% (en); "–" for no value."""
-    if value is None or value != value:
+    """75 % (de, narrow no-break space) / 75% (en); "–" for no value."""
+    if not isinstance(value, int | float) or value != value:
         return texts(language)["none"]
     pct = round(value * 100)
-    return f"{pct}\u202f%" if language == "de" else f"{pct}%"
+    return f"{pct}{NNBSP}%" if language == "de" else f"{pct}%"

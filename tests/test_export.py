@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 
 import openpyxl
 import pytest
@@ -89,17 +90,56 @@ def test_xlsx_workbook(data, tmp_path) -> None:
     paths = export_tables(study, store, "xlsx", tmp_path / "x", now=NOW)
     assert [p.name for p in paths] == [XLSX_NAME]
     wb = openpyxl.load_workbook(paths[0])
-    assert wb.sheetnames == ["probes", "companies", "channels", "messages"]
+    assert wb.sheetnames == ["probes", "companies", "channels", "messages", "columns", "study"]
     ws = wb["probes"]
     header = [c.value for c in ws[1]]
-    assert header[: len(PROBE_LEAD)] == PROBE_LEAD
+    assert header[:4] == PROBE_LEAD[:4]
+    # times in UTC and the study's local time side by side, named so
+    i = header.index("sent_at_utc")
+    assert header[i + 1] == "sent_at_local" and "sent_at" not in header
     row = [c.value for c in ws[2]]
-    sent = row[header.index("sent_at")]
-    assert isinstance(sent, datetime) and sent.tzinfo is None
-    assert sent == datetime(2026, 3, 2, 8, 0)  # UTC, tz-naive
+    assert row[i] == datetime(2026, 3, 2, 8, 0) and row[i].tzinfo is None  # UTC, tz-naive
+    assert row[i + 1] == datetime(2026, 3, 2, 9, 0)  # Europe/Berlin
     assert row[header.index("checklist_found")] == "period;label;refund"
-    assert [c.value for c in wb["companies"][1]] == COMPANY_COLUMNS
-    assert [c.value for c in wb["channels"][1]] == CHANNEL_COLUMNS
+    # formats: bold frozen header with autofilter, percent and duration cells
+    assert ws["A1"].font.bold and ws.freeze_panes == "A2" and ws.auto_filter.ref
+    d = header.index("duration_to_first_human_reply")
+    assert header[d - 1] == "seconds_to_first_human_reply"
+    assert ws.cell(row=2, column=d + 1).number_format == "[h]:mm"
+    assert ws.cell(row=2, column=d + 1).value == timedelta(seconds=9000)  # Excel duration
+    comp = wb["companies"]
+    ch = [c.value for c in comp[1]]
+    assert ch[:3] == COMPANY_COLUMNS[:3]
+    assert comp.cell(row=2, column=ch.index("human_response_rate") + 1).number_format == "0%"
+    # messages: reply text, kind and reasons
+    msgs = wb["messages"]
+    mh = [c.value for c in msgs[1]]
+    assert {"text", "kind", "reasons", "received_at_utc", "received_at_local"} <= set(mh)
+    kinds = [r[mh.index("kind")] for r in msgs.iter_rows(min_row=2, values_only=True)]
+    assert "human" in kinds
+    # the column dictionary explains every column of every sheet, with a unit
+    described = {(r[0], r[1]): (r[2], r[3])
+                 for r in wb["columns"].iter_rows(min_row=2, values_only=True)}
+    for name in ("probes", "companies", "channels", "messages"):
+        for col in [c.value for c in wb[name][1]]:
+            meaning, unit = described[(name, col)]
+            assert meaning and unit, (name, col)
+    study_sheet = {r[0]: r[1] for r in wb["study"].iter_rows(min_row=2, values_only=True)}
+    assert study_sheet["Zeitzone"] == "Europe/Berlin"  # the study is German
+    assert study_sheet["Stichtag (UTC)"].startswith("2026-03-12")
+
+
+def test_csv_for_german_excel(data, tmp_path) -> None:
+    study, store, _ = data
+    path = export_tables(study, store, "csv", tmp_path / "e", now=NOW, excel=True)[1]
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+    text = raw.decode("utf-8-sig")
+    header = text.splitlines()[0]
+    assert header.split(";")[:3] == COMPANY_COLUMNS[:3]
+    assert re.search(r";0,\d+;", text)  # decimal comma
+    plain = export_tables(study, store, "csv", tmp_path / "p", now=NOW)[1].read_bytes()
+    assert not plain.startswith(b"\xef\xbb\xbf") and b";0," not in plain
 
 
 def test_exports_never_contain_settings(data, tmp_path) -> None:

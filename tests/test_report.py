@@ -31,18 +31,21 @@ def test_html_has_ranking_sections_and_is_german(de, tmp_path) -> None:
     path = render_report(study, store, "html", tmp_path / "out" / "report.html", now=NOW)
     html = path.read_text(encoding="utf-8")
     assert '<html lang="de">' in html
-    for text in ("Rangliste", "Zusammenfassung", "Unternehmen im Einzelnen", "Methodik",
+    html = html.replace("\u00a0", " ")
+    for text in ("Rangliste", "Die wichtigsten Ergebnisse", "Unternehmensprofile", "Methodik",
                  "Beispiel Verband e.V.", "Antwortfenster", "nicht erreicht"):
         assert text in html
     ranking = html[html.index('id="ranking"'):html.index('id="charts"')]
     assert ranking.index("Acme GmbH") < ranking.index("Bolt AG") < ranking.index("Cora &amp;")
-    for cid in ("acme", "bolt", "cora"):
-        assert f'id="company-{cid}"' in html
+    for n in (1, 2, 3):
+        assert f'id="company-{n}"' in html
     assert "2 h 30 min" in html and "2 Tage 2 h" in html  # human-readable durations
     assert "02.03.2026 09:00:00" in html  # 08:00 UTC shown in Europe/Berlin
     assert "<svg" in html and "Kaplan-Meier" in html
     assert "Sehr geehrte Frau Berger," in html  # excerpt of the first human reply
-    assert "evidence/messages/" in html and "smtp-250-timestamp" in html
+    assert "evidence/messages/" in html  # evidence listed (and linked) in the cards
+    assert "Zeitpunkt der Annahme durch den Mailserver" in html  # time source for readers
+    assert "smtp-250-timestamp" not in html
 
 
 def test_html_is_english_and_quotes_the_rules(tmp_path) -> None:
@@ -50,23 +53,27 @@ def test_html_is_english_and_quotes_the_rules(tmp_path) -> None:
     populate(store)
     html = render_report(study, store, "html", tmp_path / "r.html", now=NOW).read_text()
     assert '<html lang="en">' in html
-    for text in ("Ranking", "Methods", "Companies in detail", "not reached", "2 days 2 h"):
+    html = html.replace("\u00a0", " ")
+    for text in ("Ranking", "Methods", "Company profiles", "not reached", "2 days 2 h"):
         assert text in html
     assert "Rangliste" not in html
-    assert "Ranking rule: companies are ranked by their index" in html  # company_table doc
-    assert "Scoring rule: every inquiry" in html and "Rates rule:" in html
+    assert "Ranking: companies are ordered by their index" in html  # written for readers
+    assert "window_ends_at" not in html and "sent_at" not in html
     assert "Overall index and grades" in html and "very good" in html  # methods: bands
-    assert "Kaplan-Meier estimate of S(t)" not in html  # summary lines are not quoted
     store.close()
 
 
 def test_html_references_no_external_resource(de, tmp_path) -> None:
     study, store = de
     html = render_report(study, store, "html", tmp_path / "r.html", now=NOW).read_text()
-    refs = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)""", html)
-    assert refs and all(r.startswith("#") for r in refs)
+    # resources: none but data: URIs; links: in-page anchors or the study's evidence files
+    assert all(r.startswith("data:") for r in re.findall(r"""src\s*=\s*["']([^"']*)""", html))
+    refs = re.findall(r"""href\s*=\s*["']([^"']*)""", html)
+    assert refs and all(r.startswith("#") or ("evidence/" in r and ":" not in r) for r in refs)
     assert "<link" not in html and "@import" not in html
     assert "Content-Security-Policy" in html
+    # the only script is the inline sorter, allowed by its hash in the CSP
+    assert html.count("<script") == 1 and "script-src 'sha256-" in html
 
 
 def test_pdf_is_written(de, tmp_path) -> None:
@@ -106,7 +113,8 @@ def test_hostile_text_is_escaped_and_never_fetched(tmp_path, spy) -> None:
                 sender="<script>evil</script>@example.de",
                 reasons=['<link href="http://evil.example/r.css">'])
     html = render_report(study, store, "html", tmp_path / "r.html", now=NOW).read_text()
-    assert "<script" not in html and "<img" not in html and "<link" not in html
+    assert "<script>alert" not in html and "<img" not in html and "<link" not in html
+    assert html.count("<script") == 1  # only the sorter, allowed by hash
     assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html
     assert "&lt;script&gt;alert" in html
     pdf = render_report(study, store, "pdf", tmp_path / "r.pdf", now=NOW)
@@ -148,7 +156,7 @@ def test_user_template_overrides_a_block(de, tmp_path) -> None:
                          now=NOW).read_text()
     assert '<h1 id="custom">Eigenes Deckblatt: Kundenservice-Benchmark' in html
     assert "Benchmark-Bericht" not in html  # the packaged title page is gone
-    assert "Rangliste" in html and 'id="company-acme"' in html  # the rest is unchanged
+    assert "Rangliste" in html and 'id="company-1"' in html  # the rest is unchanged
     assert "#123456" in html
 
 
@@ -184,9 +192,11 @@ def test_empty_study_renders(tmp_path) -> None:
     (86400, "de", "1 Tag"), (2 * 86400 + 4 * 3600, "en", "2 days 4 h"), (None, "en", "–"),
 ])
 def test_format_duration(seconds, lang, text) -> None:  # noqa: ANN001
-    assert format_duration(seconds, lang) == text
+    # numbers and units are joined by no-break spaces: a duration never wraps
+    assert format_duration(seconds, lang).replace("\u00a0", " ") == text
 
 
 def test_format_percent() -> None:
     assert format_percent(0.755, "en") == "76%"
+    assert format_percent(0.0, "de") == "0\u202f%" and format_percent(1.0, "de") == "100\u202f%"
     assert format_percent(None, "de") == "–"
