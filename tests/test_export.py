@@ -110,7 +110,7 @@ def test_xlsx_workbook(data, tmp_path) -> None:
     comp = wb["companies"]
     ch = [c.value for c in comp[1]]
     assert ch[:3] == COMPANY_COLUMNS[:3]
-    assert comp.cell(row=2, column=ch.index("human_response_rate") + 1).number_format == "0%"
+    assert comp.cell(row=2, column=ch.index("answered_share") + 1).number_format == "0%"
     # messages: reply text, kind and reasons
     msgs = wb["messages"]
     mh = [c.value for c in msgs[1]]
