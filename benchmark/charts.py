@@ -135,7 +135,7 @@ def survival_panel(series: list[Series], axis: Axis, *, title: str, y_label: str
         if (s.emphasis or len(series) <= 2) and c.lower and c.upper:
             hi = _steps(c.times, c.upper, xf, yf, axis.seconds)
             lo = _steps(c.times, c.lower, xf, yf, axis.seconds)
-            out.append(f'<path d="{_path(hi + lo[::-1])} Z" fill="{colour}" '
+            out.append(f'<path class="band" d="{_path(hi + lo[::-1])} Z" fill="{colour}" '
                        'fill-opacity="0.18" stroke="none"/>')
         dash = "" if s.emphasis else DASHES[s.slot % len(DASHES)]
         width_ = 2.6 if s.emphasis or s.never else 1.6

@@ -25,8 +25,6 @@ DE: dict[str, str] = {
     "wave_one": "Welle", "wave_many": "Wellen",
     "cutoff": "Stichtag",
     "cutoff_text": "Ausgewertet wurden alle Antworten, die bis {cutoff} eingingen.",
-    "preliminary": ("Vorläufiges Ergebnis: Bei {n} Anfragen ist das Antwortfenster noch offen; "
-                    "die Zahlen können sich noch ändern."),
     "f_none_answered": ("{n} von {total} Unternehmen haben innerhalb von {window} keine Anfrage "
                         "per {channel} persönlich beantwortet."),
     "f_all_answered": ("Alle {total} Unternehmen haben mindestens eine Anfrage per {channel} "
@@ -102,8 +100,6 @@ EN: dict[str, str] = {
     "wave_one": "wave", "wave_many": "waves",
     "cutoff": "Cut-off",
     "cutoff_text": "All replies received up to {cutoff} are counted.",
-    "preliminary": ("Preliminary result: the response window of {n} inquiries is still open; "
-                    "the figures may still change."),
     "f_none_answered": ("{n} of {total} companies did not answer any inquiry by {channel} "
                         "in person within {window}."),
     "f_all_answered": ("All {total} companies answered at least one inquiry by {channel} "

@@ -120,6 +120,10 @@ def build_context(study: Study, store: Store, now: datetime, *, language: str,
         r["anchor"] = f"company-{i}"
     per_channel = [r for r in rows if r["channel"] != ALL_CHANNELS]
     channel_names = [c["channel"] for c in channels]
+    # companies tested on fewer channels (issue 9), with the channels' reader names
+    translated = [{**r, "channels_tested": ";".join(
+        channel_name(c, lang) for c in (r.get("channels_tested") or "").split(";") if c)}
+        for r in overall]
     probes = _records(outcomes)
     for p in probes:
         p["outcome"] = outcome_of(p)
@@ -151,7 +155,7 @@ def build_context(study: Study, store: Store, now: datetime, *, language: str,
     first = min((p["sent_at"] for p in sent), default=None)
     last = max((p["sent_at"] for p in sent), default=None)
     waves = len({p["wave"] for p in probes}) or 1
-    n_open = sum(1 for p in sent if not p.get("window_closed"))
+    n_pending = sum(1 for p in probes if p["outcome"] == "pending")
     cards = appendix == "cards" or (appendix is None and len(probes) <= cards_limit)
     need_views = {p["probe_id"] for p in probes if p["channel"] == "webform"
                   and p["state"] in ("failed", "blocked")}
@@ -186,8 +190,8 @@ def build_context(study: Study, store: Store, now: datetime, *, language: str,
             channel_list=", ".join(ch(c) for c in channel_names), probes=len(probes),
             waves=waves, wave_word=t["wave_one"] if waves == 1 else t["wave_many"]),
         "cutoff": t["cutoff_text"].format(cutoff=when(now)),
-        "preliminary": t["preliminary"].format(n=n_open) if n_open else "",
-        "findings": findings(t, overall, per_channel, channels, window=window, ch_name=ch,
+        "preliminary": t["preliminary_text"].format(n=n_pending) if n_pending else "",
+        "findings": findings(t, translated, per_channel, channels, window=window, ch_name=ch,
                              pct=pct, dur=dur, num=num),
         "overall": overall, "per_channel": per_channel, "channel_names": channel_names,
         "channels": channels, "heat": heat, "profiles": profiles,
@@ -195,7 +199,7 @@ def build_context(study: Study, store: Store, now: datetime, *, language: str,
         "charts": _charts(outcomes, overall, study, t, lang),
         "methods": {**_methods(study, probes, {m["id"]: dict(m) for m in store.query(
             "SELECT id, time_source, match_method, kind FROM messages")}, t, lang, when),
-            "scoring": scoring_methods(cfg, overall, t, lang, channel_names)},
+            "scoring": scoring_methods(cfg, translated, t, lang, channel_names)},
         "cards": [views[p["probe_id"]] for r in overall for p in probes
                   if p["company_id"] == r["company_id"]] if cards else [],
         "cards_omitted": "" if cards else t["cards_omitted"].format(n=len(probes)),
@@ -391,7 +395,8 @@ def _charts(outcomes: pd.DataFrame, overall: list[dict[str, Any]], study: Study,
     if panels:
         legend_series = [charts.Series(t["all_companies"], None, emphasis=True)]
         if not many:
-            legend_series += [charts.Series(r["company"], None, slot=slot,
+            legend_series += [charts.Series(r["company"] + (" (n<5)" if r.get("small_sample")
+                                                            else ""), None, slot=slot,
                                             never=not r.get("answered_share"))
                               for slot, r in enumerate(overall)]
     legend = Markup(charts.legend(legend_series, t["never_answered"])) if legend_series else ""

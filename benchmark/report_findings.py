@@ -212,6 +212,10 @@ def findings(t: dict[str, str], overall: list[dict[str, Any]], per_channel: list
         else:
             out.append(t["f_spread"].format(low=num(scored[-1]["index"]),
                                             high=num(top["index"]), n=len(scored)))
+    partial = [f"{r['company']} ({', '.join((r.get('channels_tested') or '').split(';'))})"
+               for r in overall if r.get("rank") is not None and r.get("weights_renormalised")]
+    if partial and "finding_partial_list" in t:
+        out.append(t["finding_partial_list"].format(companies="; ".join(partial)))
     cov = [c.get("checklist_coverage") for c in by_channel if c.get("checklist_coverage")]
     if cov and len(out) < 6:
         out.append(t["f_checklist"].format(share=pct(sum(cov) / len(cov))))
@@ -220,4 +224,4 @@ def findings(t: dict[str, str], overall: list[dict[str, Any]], per_channel: list
         total = sum(c["n_sent"] for c in acks)
         out.append(t["f_ack"].format(share=pct(sum(c["ack_share"] * c["n_sent"] for c in acks)
                                                / total)))
-    return out[:6]
+    return out[:5] + out[-1:] if partial and len(out) > 6 else out[:6]
