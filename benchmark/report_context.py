@@ -386,7 +386,8 @@ def _charts(outcomes: pd.DataFrame, overall: list[dict[str, Any]], study: Study,
                     if mine.empty:
                         continue
                     curve = survival_curve(mine)
-                    never = not mine["first_human_reply_at"].notna().any()
+                    never = (not mine["first_human_reply_at"].notna().any()
+                             and mine["window_closed"].eq(True).any())
                     series.append(charts.Series(r["company"], curve, never=never, slot=slot))
             title = t.get(f"group_{g}", channel_name(g, lang))
             panels.append(Markup(charts.survival_panel(series, axis, title=title,
@@ -397,7 +398,7 @@ def _charts(outcomes: pd.DataFrame, overall: list[dict[str, Any]], study: Study,
         if not many:
             legend_series += [charts.Series(r["company"] + (" (n<5)" if r.get("small_sample")
                                                             else ""), None, slot=slot,
-                                            never=not r.get("answered_share"))
+                                            never=r.get("answered_share") == 0)
                               for slot, r in enumerate(overall)]
     legend = Markup(charts.legend(legend_series, t["never_answered"])) if legend_series else ""
     bars = [(r["company"], r.get("index"), r.get("index_ci_low"), r.get("index_ci_high"))

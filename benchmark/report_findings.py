@@ -178,8 +178,9 @@ def findings(t: dict[str, str], overall: list[dict[str, Any]], per_channel: list
     by_channel = sorted((c for c in channels if c.get("n_sent")),
                         key=lambda c: -c.get("n_sent", 0))
     for ch in by_channel[:2]:
-        rows = [r for r in per_channel if r["channel"] == ch["channel"] and r.get("n_sent")]
-        silent = [r for r in rows if not r.get("answered_share")]
+        rows = [r for r in per_channel if r["channel"] == ch["channel"]
+                and r.get("answered_share") is not None]  # measured: answered or not
+        silent = [r for r in rows if r["answered_share"] == 0]
         name = ch_name(ch["channel"])
         if silent:
             out.append(t["f_none_answered"].format(n=len(silent), total=len(rows),
