@@ -13,6 +13,8 @@ from typing import Any
 from .study import Study
 
 QUOTE_CHARS = 480
+QUOTE_CHARS_LARGE = 300   # above LARGE_STUDY companies: keeps 500 profile pages affordable
+LARGE_STUDY = 100
 MAX_SCREENSHOT_BYTES = 3_000_000
 
 _QUOTE_HEADER = re.compile(
@@ -67,6 +69,8 @@ class Publication:
                                         for p, _ in patterns), re.I) if patterns else None)
         self._map = {p.casefold(): a for p, a in patterns}
         self.redacted = "[Name]"
+        self.quote_chars = QUOTE_CHARS if len(study.companies) <= LARGE_STUDY \
+            else QUOTE_CHARS_LARGE
 
     def company(self, company_id: str, name: str) -> str:
         return self.names.get(company_id, name)
@@ -85,7 +89,7 @@ class Publication:
 
     def quote(self, text: str | None, people: list[str]) -> str:
         """A trimmed, anonymised and (optionally) name-redacted quote."""
-        out = self.text(trim_quote(text))
+        out = self.text(trim_quote(text, self.quote_chars))
         if self.redact_people:
             out = redact_people(out, people, self.redacted)
         return out
