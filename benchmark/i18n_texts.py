@@ -27,8 +27,8 @@ DE: dict[str, str] = {
     "cutoff_text": "Ausgewertet wurden alle Antworten, die bis {cutoff} eingingen.",
     "f_none_answered": ("{n} von {total} Unternehmen haben innerhalb von {window} keine Anfrage "
                         "per {channel} persönlich beantwortet."),
-    "f_all_answered": ("Alle {total} Unternehmen haben mindestens eine Anfrage per {channel} "
-                       "persönlich beantwortet."),
+    "f_all_answered": ("Jedes Unternehmen mit Ergebnis per {channel} ({total}) hat mindestens "
+                       "eine Anfrage persönlich beantwortet."),
     "f_channel_share": ("Per {channel} wurden {share} der Anfragen innerhalb von {window} "
                         "persönlich beantwortet (95-%-Intervall {low} bis {high})."),
     "f_channel_median": "Die typische Antwortzeit per {channel} lag bei {median} (Median).",
@@ -102,8 +102,8 @@ EN: dict[str, str] = {
     "cutoff_text": "All replies received up to {cutoff} are counted.",
     "f_none_answered": ("{n} of {total} companies did not answer any inquiry by {channel} "
                         "in person within {window}."),
-    "f_all_answered": ("All {total} companies answered at least one inquiry by {channel} "
-                       "in person."),
+    "f_all_answered": ("Every company with a result by {channel} ({total}) answered at least "
+                       "one inquiry in person."),
     "f_channel_share": ("By {channel}, {share} of inquiries got a personal answer within "
                         "{window} (95% interval {low} to {high})."),
     "f_channel_median": "The typical response time by {channel} was {median} (median).",

@@ -32,7 +32,7 @@ from .i18n import (
 from .i18n_reasons import form_reason, match_method, reason_texts, time_source
 from .metrics import ALL_CHANNELS
 from .report_figures import scoring_methods
-from .report_findings import findings, outcome_of, survival_curve, with_scores
+from .report_findings import findings, never_answered, outcome_of, survival_curve, with_scores
 from .report_profiles import Publication, people_in, pick_replies, screenshot_uri, trim_quote
 from .store import Store
 from .study import Study
@@ -398,7 +398,7 @@ def _charts(outcomes: pd.DataFrame, overall: list[dict[str, Any]], study: Study,
         if not many:
             legend_series += [charts.Series(r["company"] + (" (n<5)" if r.get("small_sample")
                                                             else ""), None, slot=slot,
-                                            never=r.get("answered_share") == 0)
+                                            never=never_answered(r))
                               for slot, r in enumerate(overall)]
     legend = Markup(charts.legend(legend_series, t["never_answered"])) if legend_series else ""
     bars = [(r["company"], r.get("index"), r.get("index_ci_low"), r.get("index_ci_high"))

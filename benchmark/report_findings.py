@@ -163,6 +163,18 @@ def outcome_of(p: dict[str, Any]) -> str:
     return "not_answered" if p.get("window_closed") else "pending"
 
 
+def _measured(r: dict[str, Any]) -> bool:
+    """Whether a row has inquiries with a result (answered or not answered); pending, failed,
+    blocked and bounced ones say nothing about answering."""
+    if "n_not_answered" in r and r.get("n_not_answered") is not None:
+        return bool((r.get("n_answered") or 0) + (r.get("n_not_answered") or 0))
+    return r.get("answered_share") is not None
+
+
+def never_answered(r: dict[str, Any]) -> bool:
+    return _measured(r) and not r.get("answered_share")
+
+
 def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return not ((a["index_ci_low"] or 0) > (b["index_ci_high"] or 0)
                 or (b["index_ci_low"] or 0) > (a["index_ci_high"] or 0))
@@ -178,9 +190,8 @@ def findings(t: dict[str, str], overall: list[dict[str, Any]], per_channel: list
     by_channel = sorted((c for c in channels if c.get("n_sent")),
                         key=lambda c: -c.get("n_sent", 0))
     for ch in by_channel[:2]:
-        rows = [r for r in per_channel if r["channel"] == ch["channel"]
-                and r.get("answered_share") is not None]  # measured: answered or not
-        silent = [r for r in rows if r["answered_share"] == 0]
+        rows = [r for r in per_channel if r["channel"] == ch["channel"] and _measured(r)]
+        silent = [r for r in rows if not r.get("answered_share")]
         name = ch_name(ch["channel"])
         if silent:
             out.append(t["f_none_answered"].format(n=len(silent), total=len(rows),
