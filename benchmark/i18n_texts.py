@@ -55,10 +55,9 @@ DE: dict[str, str] = {
     "survival_note": ("Kaplan-Meier-Schätzung mit 95-%-Band. Eine Linie, die oben bleibt, "
                       "gehört zu einem Unternehmen ohne persönliche Antwort."),
     "survival_many": ("Bei mehr als zwölf Unternehmen zeigt jede Tafel alle Unternehmen "
-                      "gemeinsam; die schattierte Fläche reicht vom 10. bis zum 90. Perzentil "
-                      "der Unternehmen."),
+                      "gemeinsam mit ihrem 95-%-Band; die Werte der einzelnen Unternehmen "
+                      "stehen in der Übersicht Unternehmen × Kanal und in den Profilen."),
     "still_open": "noch unbeantwortet", "minutes": "Minuten", "all_companies": "alle",
-    "spread_band": "10.–90. Perzentil der Unternehmen",
     "never_answered": "nie beantwortet",
     "bars_index": "Index nach Unternehmen (mit 95-%-Intervall)",
     # profiles
@@ -127,10 +126,10 @@ EN: dict[str, str] = {
     "survival_title": "Share of inquiries still unanswered over time",
     "survival_note": ("Kaplan-Meier estimate with 95% band. A line that stays at the top "
                       "belongs to a company that never answered in person."),
-    "survival_many": ("With more than twelve companies each panel shows all companies pooled; "
-                      "the shaded area spans the 10th to 90th percentile of companies."),
+    "survival_many": ("With more than twelve companies each panel shows all companies pooled, "
+                      "with its 95% band; each company's figures are in the company × channel "
+                      "overview and in the profiles."),
     "still_open": "still unanswered", "minutes": "minutes", "all_companies": "all",
-    "spread_band": "10th–90th percentile of companies",
     "never_answered": "never answered",
     "bars_index": "Index by company (with 95% interval)",
     "profiles": "Company profiles", "profile_channels": "Channels side by side",
