@@ -81,7 +81,8 @@ def scan_match(index: ProbeIndex, msg, raw: bytes):  # noqa: ANN001, ANN201
     if len(quoted) == 1:
         return quoted[0].id, "quote", "quotes the probe's text"
     if len(quoted) > 1:
-        return None, None, f"ambiguous: quotes the text of probes {', '.join(str(p.id) for p in quoted)}"
+        ids = ", ".join(str(p.id) for p in quoted)
+        return None, None, f"ambiguous: quotes the text of probes {ids}"
     subject = clean_subject(header(msg, "Subject"))
     if sdomain and subject:
         cands = [p for p in index.probes

@@ -9,6 +9,7 @@ from typing import Any
 
 from .choose import choose_option, real_options
 from .fields import Decision, FormInput
+from .waits import mark, wait_change
 
 log = logging.getLogger("servicebench.webform")
 
@@ -143,10 +144,11 @@ def _choose_custom(frame: Any, d: Decision, fi: FormInput, timeout_ms: int, spec
     deadline = time.monotonic() + timeout_ms / 1000
     options: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
+        since = mark(frame)
         options = trigger.evaluate(OPTIONS_JS)
         if real_options(options):
             break
-        frame.page.wait_for_timeout(150)
+        wait_change(frame, since, min(500, (deadline - time.monotonic()) * 1000))
     wanted = spec.get("choose") if isinstance(spec, dict) else None
     if d.kind == "salutation" and not wanted:
         from .choose import choose_salutation
