@@ -234,8 +234,9 @@ class ChannelRegistry(Mapping[str, "type[Channel]"]):
 
     def __getitem__(self, name: str) -> type[Channel]:
         cls = self._try(name)
-        if cls is None:
-            self._load_all()  # a plugin may name itself differently from its entry point
+        if cls is None:  # a plugin may name itself differently from its entry point
+            for plugin in sorted(self._plugins):
+                self._try(plugin)
             cls = self._loaded.get(name)
         if cls is None:
             raise KeyError(name)
