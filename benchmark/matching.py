@@ -25,7 +25,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from email.message import Message
 
-from .mailparse import addresses, body_text, header, message_ids
+from .mailparse import addresses, body_text, header, message_ids, raw_header
 from .study import Study
 
 
@@ -203,10 +203,12 @@ class ProbeIndex:
         mid = min(found, key=self._id_rank.__getitem__)
         return mid, self.by_id[mid]
 
-    def match(self, msg: Message, raw: bytes) -> tuple[int | None, str | None, str]:
-        """Return (probe id, rule, note) for a parsed message."""
+    def match(self, msg: Message, raw: bytes, text: str | None = None
+              ) -> tuple[int | None, str | None, str]:
+        """Return (probe id, rule, note) for a parsed message (``text``: its
+        :func:`body_text`, if the caller has it already)."""
         for hdr, rule in (("In-Reply-To", "in-reply-to"), ("References", "references")):
-            for mid in reversed(message_ids(header(msg, hdr))):
+            for mid in reversed(message_ids(raw_header(msg, hdr))):
                 if mid in self.by_id:
                     return self.by_id[mid].id, rule, f"{hdr} names {mid}"
         rcpts = []
@@ -216,12 +218,12 @@ class ProbeIndex:
             if a in self.by_address:
                 return self.by_address[a].id, "address", f"sent to {a}"
         if self.by_id:
-            hit = self._quoted_id(raw, set(message_ids(header(msg, "Message-ID"))))
+            hit = self._quoted_id(raw, set(message_ids(raw_header(msg, "Message-ID"))))
             if hit is not None:
                 return hit[1].id, "original-id", f"contains {hit[0]}"
         sender = (addresses(msg, "From") or [""])[0]
         sdomain = domain_of(sender) if sender else ""
-        keys = self._quoted_keys(normalize(body_text(msg)))
+        keys = self._quoted_keys(normalize(body_text(msg) if text is None else text))
         quoted = self._quoted_probes(keys, sdomain) if keys else []
         if len(quoted) == 1:
             return quoted[0].id, "quote", "quotes the probe's text"
