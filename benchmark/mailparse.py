@@ -74,8 +74,8 @@ class _CachingPolicy(email.policy.EmailPolicy):
     values recur across a mailbox. Parsed headers are immutable, so sharing them is safe."""
 
     def header_fetch_parse(self, name: str, value: Any) -> Any:
-        if hasattr(value, "name") or not isinstance(value, str):
-            return super().header_fetch_parse(name, value)
+        if hasattr(value, "name") or not isinstance(value, str) or len(value) > 2000:
+            return super().header_fetch_parse(name, value)  # long values: not kept
         return _parsed_header(name, value)
 
 
