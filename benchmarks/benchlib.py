@@ -6,6 +6,8 @@ Dovecot is Debian's ``dovecot-imapd`` started in a temporary folder, as the test
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import statistics
 import sys
 import tempfile
@@ -41,7 +43,9 @@ SCENARIOS = [
 def need_dovecot() -> Dovecot:
     if not dovecot_available():
         sys.exit("Dovecot is not installed (apt-get install dovecot-imapd)")
-    cert, key = make_self_signed(tempfile.mkdtemp(prefix="servicebench-bench-tls-"))
+    tls = tempfile.mkdtemp(prefix="servicebench-bench-tls-")
+    atexit.register(shutil.rmtree, tls, True)
+    cert, key = make_self_signed(tls)
     return start_dovecot(cert, key)
 
 
