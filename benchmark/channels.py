@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
@@ -26,18 +27,19 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "servicebench.channels"
 
-#: the built-in channels; the package also declares them as ``servicebench.channels`` entry
-#: points (pyproject.toml), so they load from a source tree without installed metadata too
-BUILTIN_CHANNELS = [
-    "servicebench.probes.email:EmailChannel",
-    "servicebench.probes.webform:WebformChannel",
-    "servicebench.probes.manual:PhoneChannel",
-    "servicebench.probes.manual:ChatChannel",
-    "servicebench.probes.manual:VisitChannel",
-    "servicebench.probes.social.mastodon:MastodonChannel",
-    "servicebench.probes.social.bluesky:BlueskyChannel",
-    "servicebench.probes.social.x:XChannel",
-]
+#: the built-in channels by name; the package also declares them as
+#: ``servicebench.channels`` entry points (pyproject.toml), so they load from a source tree
+#: without installed metadata too. A channel's module is imported only when it is used.
+BUILTIN_CHANNELS = {
+    "email": "servicebench.probes.email:EmailChannel",
+    "webform": "servicebench.probes.webform:WebformChannel",
+    "phone": "servicebench.probes.manual:PhoneChannel",
+    "chat": "servicebench.probes.manual:ChatChannel",
+    "visit": "servicebench.probes.manual:VisitChannel",
+    "mastodon": "servicebench.probes.social.mastodon:MastodonChannel",
+    "bluesky": "servicebench.probes.social.bluesky:BlueskyChannel",
+    "x": "servicebench.probes.social.x:XChannel",
+}
 
 
 @dataclass
@@ -172,42 +174,99 @@ def _load(spec: str) -> type[Channel]:
     return getattr(importlib.import_module(module), attr)
 
 
-_registry: dict[str, type[Channel]] | None = None
-
-
 def _warn_unloadable(spec: str, exc: BaseException) -> None:
     logging.getLogger("servicebench").warning("channel %s could not be loaded: %s: %s",
                                               spec, type(exc).__name__, exc)
 
 
-def registry() -> dict[str, type[Channel]]:
-    """All channel classes by name: built-ins first, then entry points."""
-    global _registry
-    if _registry is None:
-        found: dict[str, type[Channel]] = {}
-        for spec in BUILTIN_CHANNELS:
+class ChannelRegistry(Mapping[str, "type[Channel]"]):
+    """Channel classes by name, imported on first use (start-up stays fast: ``collect`` of
+    an email-only study never imports the browser or social code).
+
+    Names come from :data:`BUILTIN_CHANNELS` and the entry points' names, without importing
+    anything. Looking a name up imports that one module; iterating imports all (the schema
+    needs every channel's fragment). A channel that cannot be loaded is left out with a
+    warning, as before; a built-in whose module is not shipped is left out silently.
+    """
+
+    def __init__(self) -> None:
+        self._specs: dict[str, str] = dict(BUILTIN_CHANNELS)
+        self._plugins: set[str] = set()
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.value in BUILTIN_CHANNELS.values():
+                continue  # a built-in, listed above
+            self._specs.setdefault(ep.name, ep.value)
+            self._plugins.add(ep.name)
+        self._loaded: dict[str, type[Channel] | None] = {}
+        self._all = False
+
+    def specs(self) -> list[str]:
+        """``name=module:Class`` of every channel, for cache keys (imports nothing)."""
+        return [f"{n}={v}" for n, v in sorted(self._specs.items())]
+
+    def _try(self, name: str) -> type[Channel] | None:
+        if name in self._loaded:
+            return self._loaded[name]
+        spec = self._specs.get(name)
+        cls: type[Channel] | None = None
+        if spec is not None:
             try:
                 cls = _load(spec)
             except ModuleNotFoundError as exc:
-                if exc.name and spec.split(":")[0].startswith(exc.name):
-                    continue  # a built-in channel not shipped in this build
-                _warn_unloadable(spec, exc)
-                continue
+                if name in self._plugins or not (
+                        exc.name and spec.split(":")[0].startswith(exc.name)):
+                    _warn_unloadable(spec, exc)
             except Exception as exc:  # noqa: BLE001 - one broken channel must not stop others
                 _warn_unloadable(spec, exc)
-                continue
-            found[cls.name] = cls
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            if ep.value in BUILTIN_CHANNELS:
-                continue  # a built-in, loaded above
-            try:
-                cls = ep.load()
-            except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the tool
-                logging.getLogger("servicebench").warning(
-                    "channel plugin %s could not be loaded: %s", ep.name, exc)
-                continue
-            found[cls.name] = cls
-        _registry = found
+        self._loaded[name] = cls
+        if cls is not None and getattr(cls, "name", name) != name:
+            # a plugin whose class names itself differently: known by its own name
+            self._loaded[name] = None
+            self._loaded.setdefault(cls.name, cls)
+            self._specs.setdefault(cls.name, spec or "")
+        return self._loaded[name]
+
+    def _load_all(self) -> None:
+        if not self._all:
+            for name in list(self._specs):
+                self._try(name)
+            self._all = True
+
+    def __getitem__(self, name: str) -> type[Channel]:
+        cls = self._try(name)
+        if cls is None:  # a plugin may name itself differently from its entry point
+            for plugin in sorted(self._plugins):
+                self._try(plugin)
+            cls = self._loaded.get(name)
+        if cls is None:
+            raise KeyError(name)
+        return cls
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        try:
+            self[name]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        self._load_all()
+        return iter([n for n, c in self._loaded.items() if c is not None])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+_registry: ChannelRegistry | None = None
+
+
+def registry() -> ChannelRegistry:
+    """All channel classes by name: built-ins first, then entry points (loaded lazily)."""
+    global _registry
+    if _registry is None:
+        _registry = ChannelRegistry()
     return _registry
 
 

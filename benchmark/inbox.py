@@ -65,7 +65,8 @@ def _process(study: Study, store: Store, index: ProbeIndex, raw: bytes,
              internaldate: datetime | None) -> dict[str, Any]:
     """Parse, match and classify one message (the part that hostile input could slow)."""
     msg = parse_message(raw)
-    probe_id, rule, note = index.match(msg, raw)
+    text = body_text(msg)
+    probe_id, rule, note = index.match(msg, raw, text)
     probe_text, persona_name, sent_at = None, None, None
     when, time_source = message_time(internaldate, msg)
     if probe_id is not None:
@@ -94,7 +95,7 @@ def _process(study: Study, store: Store, index: ProbeIndex, raw: bytes,
         "probe_id": probe_id, "match_method": rule,
         "received_at": utc_iso(when) if when else None, "time_source": time_source,
         "sender": header(msg, "From")[:500], "subject": header(msg, "Subject")[:500],
-        "text": body_text(msg)[:100_000], "kind": cls.kind, "reasons": reasons,
+        "text": text[:100_000], "kind": cls.kind, "reasons": reasons,
         "uncertain": cls.uncertain, "probabilities": cls.probabilities,
     }
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import email
 import email.policy
+import functools
 import re
 from datetime import UTC, datetime
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
+from typing import Any
 
 MAX_PART_BYTES = 2_000_000  # text parts larger than this are truncated before decoding
 MAX_PARSE_BYTES = 12_000_000  # bytes of a message handed to the MIME parser (all are stored)
@@ -60,12 +62,32 @@ def bound_headers(raw: bytes) -> bytes:
     return out + (sep or b"\r\n") + body
 
 
+@functools.lru_cache(maxsize=8192)
+def _parsed_header(name: str, value: str) -> Any:
+    return email.policy.default.header_fetch_parse(name, value)
+
+
+class _CachingPolicy(email.policy.EmailPolicy):
+    """``email.policy.default``, but a header value is parsed once: the default policy
+    parses a header again on every access, and matching, text extraction and the classifier
+    read the same headers (Content-Type above all) many times per message, and the same
+    values recur across a mailbox. Parsed headers are immutable, so sharing them is safe."""
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if hasattr(value, "name") or not isinstance(value, str) or len(value) > 2000:
+            return super().header_fetch_parse(name, value)  # long values: not kept
+        return _parsed_header(name, value)
+
+
+POLICY = _CachingPolicy()
+
+
 def parse_message(raw: bytes) -> Message:
     """Parse bytes into a message; malformed input gives a best-effort message, not an error.
     Bounded: only the first MAX_PARSE_BYTES and a capped header block are parsed."""
     raw = bound_multiparts(bound_headers(raw[:MAX_PARSE_BYTES]))
     try:
-        return email.message_from_bytes(raw, policy=email.policy.default)
+        return email.message_from_bytes(raw, policy=POLICY)
     except Exception:  # noqa: BLE001 - the stdlib parser has many failure modes on hostile input
         pass
     try:
@@ -87,6 +109,19 @@ def header(msg: Message, name: str) -> str:
         return str(value).strip()
     except Exception:  # noqa: BLE001
         return ""
+
+
+def raw_header(msg: Message, name: str) -> str:
+    """A header's first value as it stands in the message, unparsed: enough for ids, and
+    much cheaper than :func:`header` for values that are unique to each message."""
+    try:
+        wanted = name.lower()
+        for key, value in msg.raw_items():
+            if key.lower() == wanted:
+                return value if isinstance(value, str) else str(value)
+    except Exception:  # noqa: BLE001
+        return header(msg, name)
+    return ""
 
 
 def addresses(msg: Message, name: str) -> list[str]:

@@ -7,6 +7,10 @@ from typing import Any
 from .channels import registry
 from .rating.rubric import RUBRIC_SCHEMA
 
+#: bump when the schema or the checks in study.py change what is valid: study documents
+#: remembered as valid (validation_cache) are then checked again
+SCHEMA_VERSION = 1
+
 ID = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]*$", "maxLength": 64,
       "description": "lower-case letters, digits, - and _"}
 MAX_DURATION_SECONDS = 3660 * 86400  # ten years: longer is a typing error (and overflows dates)

@@ -14,20 +14,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import jsonschema
 import yaml
 from dotenv import dotenv_values
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 
 from .channels import get_channel, registry
 from .clock import MAX_YEAR, check_date
 from .errors import Problem, StudyError
 from .schema import DURATION, MAX_DURATION_SECONDS, study_schema
+from .validation_cache import ValidationCache
 from .yamlload import load_yaml
+
+if TYPE_CHECKING:
+    import jsonschema
 
 PATTERN_HINTS = {DURATION["oneOf"][0]["pattern"]: "a duration such as 90s, 30m, 48h or 7d"}
 
@@ -162,14 +163,17 @@ class Study:
     def render(self, template: str, persona: Persona, company: Company,
                scenario: Scenario) -> str:
         """Render a scenario text in Jinja's sandbox, bounded in time and size."""
+        from jinja2 import TemplateError
+
         from .budget import BudgetExceeded, time_budget
+        from .jinja_sandbox import template_env
 
         where = f"{self.file}: scenario {scenario.id}"
         try:
             with time_budget(RENDER_SECONDS, "rendering"):
                 out: list[str] = []
                 size = 0
-                for chunk in _template_env().from_string(template).generate(
+                for chunk in template_env().from_string(template).generate(
                         persona=persona, company=company, scenario=scenario):
                     size += len(chunk)
                     if size > MAX_RENDERED:
@@ -217,36 +221,6 @@ def _read_env(path: Path) -> dict[str, str | None]:
 
 RENDER_SECONDS = 2.0
 MAX_RENDERED = 200_000  # characters of one rendered subject or body
-MAX_OPERAND = 100_000  # the largest string/list a template may build with * or **
-
-
-class _BoundedSandbox(SandboxedEnvironment):
-    """Jinja's sandbox (no attribute escapes, range() capped) plus caps on ``*`` and ``**``,
-    which could otherwise build gigabyte strings or astronomically large numbers."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**":
-            if isinstance(right, int | float) and abs(right) > 64:
-                raise OverflowError("exponent too large in template")
-            return left ** right
-        for seq, n in ((left, right), (right, left)):
-            if isinstance(seq, str | list | tuple) and isinstance(n, int) and \
-                    len(seq) * n > MAX_OPERAND:
-                raise OverflowError("the template builds a text or list that is too large")
-        return left * right
-
-
-_ENV: SandboxedEnvironment | None = None
-
-
-def _template_env() -> SandboxedEnvironment:
-    global _ENV
-    if _ENV is None:
-        _ENV = _BoundedSandbox(undefined=StrictUndefined, autoescape=False,
-                               keep_trailing_newline=True)
-    return _ENV
 
 
 # -- YAML with line numbers: see servicebench.yamlload ----------------------------------
@@ -273,6 +247,8 @@ class _Collector:
 
 
 def _schema_message(err: jsonschema.ValidationError) -> tuple[Path_, str]:
+    import jsonschema
+
     path: Path_ = tuple(err.absolute_path)
     if err.validator == "additionalProperties":
         extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
@@ -343,16 +319,13 @@ def load_study(folder: Path | str, environ: dict[str, str] | None = None,
     resolved = _interpolate(data, (), env, col, secrets, require_secrets, variables)
     _dates_as_text(resolved)
 
-    validator = jsonschema.Draft202012Validator(
-        study_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-    for err in validator.iter_errors(resolved):
-        if isinstance(err.instance, str) and "${" in err.instance:
-            continue  # an unset variable, reported above
-        if err.validator == "format" and err.validator_value == "email":
-            continue  # reported by the stricter check in _semantic_checks
-        path, msg = _schema_message(err)
-        col.add(path, msg)
-    _semantic_checks(resolved, col)
+    # the schema and semantic checks depend only on the resolved document (and the code):
+    # a document that passed them before is not checked again (fast start)
+    cache = ValidationCache(folder, resolved, secrets)
+    if col.problems or not cache.passed():
+        _validate(resolved, col)
+        if not col.problems:
+            cache.remember()
     masked = Study.redact_with(secrets)
     for p in col.problems:  # e.g. an enum message quotes the (secret) value it refused
         p.message = masked(p.message)
@@ -364,6 +337,22 @@ def load_study(folder: Path | str, environ: dict[str, str] | None = None,
     study.variables = variables
     _check_timeline(study)
     return study
+
+
+def _validate(resolved: dict[str, Any], col: _Collector) -> None:
+    """The JSON Schema and the checks it cannot express; problems go to ``col``."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(
+        study_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    for err in validator.iter_errors(resolved):
+        if isinstance(err.instance, str) and "${" in err.instance:
+            continue  # an unset variable, reported above
+        if err.validator == "format" and err.validator_value == "email":
+            continue  # reported by the stricter check in _semantic_checks
+        path, msg = _schema_message(err)
+        col.add(path, msg)
+    _semantic_checks(resolved, col)
 
 
 def _check_timeline(study: Study) -> None:
@@ -438,6 +427,9 @@ def _looks_secret(variable: str, path: Path_) -> bool:
 
 
 def _semantic_checks(data: dict[str, Any], col: _Collector) -> None:
+    from jinja2 import TemplateError
+    from jinja2.sandbox import SandboxedEnvironment
+
     def dup_ids(section: str) -> None:
         seen: dict[str, int] = {}
         for i, item in enumerate(data.get(section) or []):

@@ -26,6 +26,9 @@ from . import imap_sync, oauth
 from .imap_sync import ImapSettings
 from .smtp_send import SmtpSettings, send_message
 
+#: received messages stored per database commit (or one second, whichever comes first)
+COMMIT_EVERY = 200
+
 _SERVER_PROPS: dict[str, Any] = {
     "host": {"type": "string"},
     "port": {"type": ["integer", "string"], "description": "port number, or ${VAR}"},
@@ -389,29 +392,33 @@ class EmailChannel(Channel):
             stats.notes.append(f"UIDVALIDITY of {folder} changed; re-reading the folder "
                                "(messages already stored are recognised and skipped)")
         uids = imap_sync.new_uids(conn, last_uid)
-        for mail in imap_sync.fetch(conn, uids):
-            now = clock.now()
-            external_id = self._external_id(mail.raw, uidvalidity, mail.uid)
-            with store.transaction():
-                row = None
-                # a message moved between folders (spam -> inbox) is the same message
-                if store.one("SELECT 1 FROM messages WHERE channel = 'email' AND "
-                             "external_id = ?", (external_id,)) is None:
-                    row = ingest_email(
-                        study, store, index, mail.raw, source=source,
-                        external_id=external_id, internaldate=mail.internaldate, now=now,
-                        evidence_name=f"{prefix}{uidvalidity}-{mail.uid}.eml", folder=folder,
-                        in_spam=spam)
-                store.set_sync_state(source, now, uidvalidity=uidvalidity, last_uid=mail.uid)
-            if row is not None:
-                stats.fetched += 1
-                if row["probe_id"] is not None:
-                    stats.matched += 1
-                else:
-                    stats.unmatched += 1
-                if spam:
-                    stats.notes.append(f"a reply was found in the spam folder {folder!r}: "
-                                       f"{row['subject'][:80]!r}")
+        # many messages per commit; each message's evidence is fsynced before the commit
+        # that stores its row and moves the sync state past its UID
+        with store.batch(COMMIT_EVERY) as batch:
+            for mail in imap_sync.fetch(conn, uids):
+                now = clock.now()
+                external_id = self._external_id(mail.raw, uidvalidity, mail.uid)
+                with batch.item():
+                    row = None
+                    # a message moved between folders (spam -> inbox) is the same message
+                    if store.one("SELECT 1 FROM messages WHERE channel = 'email' AND "
+                                 "external_id = ?", (external_id,)) is None:
+                        row = ingest_email(
+                            study, store, index, mail.raw, source=source,
+                            external_id=external_id, internaldate=mail.internaldate, now=now,
+                            evidence_name=f"{prefix}{uidvalidity}-{mail.uid}.eml",
+                            folder=folder, in_spam=spam)
+                    store.set_sync_state(source, now, uidvalidity=uidvalidity,
+                                         last_uid=mail.uid)
+                if row is not None:
+                    stats.fetched += 1
+                    if row["probe_id"] is not None:
+                        stats.matched += 1
+                    else:
+                        stats.unmatched += 1
+                    if spam:
+                        stats.notes.append(f"a reply was found in the spam folder {folder!r}: "
+                                           f"{row['subject'][:80]!r}")
 
     @staticmethod
     def _external_id(raw: bytes, uidvalidity: int, uid: int) -> str:

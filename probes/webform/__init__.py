@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import os
 import re
 import urllib.parse
 from datetime import timedelta
@@ -21,12 +22,20 @@ from .flow import FormVisit
 from .kinds import KINDS
 from .pool import SessionPool
 from .report import FormReport, probe_form
-from .session import BrowserSession
+from .session import BrowserSession, page_of
 
 __all__ = ["WebformChannel", "FormReport", "probe_form"]
 
 DEFAULT_TIMEOUT = 45.0
-DEFAULT_PARALLEL = 2
+MAX_PARALLEL = 8
+
+
+def default_parallel() -> int:
+    """Forms at once by default: filling a form is mostly waiting (for pages, for the site's
+    answer), so two per CPU core, at least 2 and at most MAX_PARALLEL."""
+    return max(2, min(MAX_PARALLEL, 2 * (os.cpu_count() or 1)))
+
+
 FIELD_SPEC: dict[str, Any] = {
     "oneOf": [
         {"type": "string", "minLength": 1, "description": "CSS selector of the field"},
@@ -72,8 +81,12 @@ class WebformChannel(Channel):
                                   {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*[sm]\s*$"}],
                         "description": "how long to wait for a page or a verdict (default 45s)"},
             "headless": {"type": "boolean", "description": "false shows the browser window"},
-            "parallel": {"type": "integer", "minimum": 1, "maximum": 8,
-                         "description": "forms filled at the same time (default 2)"},
+            "parallel": {"type": "integer", "minimum": 1, "maximum": MAX_PARALLEL,
+                         "description": "forms filled at the same time (default: two per "
+                                        "CPU core, at least 2, at most 8)"},
+            "full_page": {"type": "boolean", "description": "full-page screenshots "
+                          "(default: the filled form's region before submitting and the "
+                          "visible part of the page after)"},
         },
     }
 
@@ -83,7 +96,8 @@ class WebformChannel(Channel):
         self.timeout = _seconds(env.options.get("webform_timeout",
                                                 settings.get("timeout", DEFAULT_TIMEOUT)))
         self.parallel = int(env.options.get("webform_parallel",
-                                            settings.get("parallel", DEFAULT_PARALLEL)))
+                                            settings.get("parallel") or default_parallel()))
+        self.full_page = bool(settings.get("full_page", False))
         self.pool = SessionPool(self.parallel, headless=bool(env.options.get(
             "webform_headless", settings.get("headless", True))))
 
@@ -147,10 +161,12 @@ class WebformChannel(Channel):
             return self.env.store.write_evidence(prefix + name, data, probe_id=pc.probe_id,
                                                  kind=kind, now=self.env.clock.now()).path
 
-        ctx = session.context(getattr(self.env.study, "language", "de"))
-        page = ctx.new_page()
+        language = getattr(self.env.study, "language", "de")
+        ctx = session.context(language)
+        page = page_of(ctx)
         return FormVisit(page, self._config(pc)["url"], self._input(pc), timeout=self.timeout,
-                         now=self.env.clock.now, save=save), ctx
+                         now=self.env.clock.now, save=save, full_page=self.full_page,
+                         on_submit=lambda: session.prepare(language)), ctx
 
     def dry_run(self, pc: ProbeContext) -> dict[str, Any]:
         return self.pool.run(lambda session: self._dry_run(session, pc))

@@ -8,6 +8,7 @@ from typing import Any
 
 from .fields import Field
 from .kinds import fold
+from .waits import mark, wait_settled
 
 SUBMIT = re.compile(
     r"senden|absenden|abschicken|verschicken|uebermitteln|einreichen|submit|\bsend\b|"
@@ -104,8 +105,9 @@ def dismiss_cookie_banner(page: Any) -> bool:
                 continue
             for hit in hits[:1]:
                 try:
+                    since = mark(frame)
                     frame.locator(f'[data-sb-cookie="{hit}"]').first.click(timeout=2000)
-                    page.wait_for_timeout(400)
+                    wait_settled(page, frame, since, change_ms=400, quiet_ms=60, max_ms=1000)
                     return True
                 except Exception:  # noqa: BLE001
                     continue

@@ -9,6 +9,7 @@ from typing import Any
 
 from .choose import choose_option, real_options
 from .fields import Decision, FormInput
+from .waits import mark, wait_change
 
 log = logging.getLogger("servicebench.webform")
 
@@ -86,20 +87,21 @@ def _apply_one(frame: Any, d: Decision, fi: FormInput, timeout_ms: int, spec: An
             loc.click(timeout=timeout_ms)
             frame.page.keyboard.press("Control+A")
             frame.page.keyboard.insert_text(d.value)
+            _blur(loc)
         else:
             try:
                 loc.fill(d.value, timeout=timeout_ms)
             except Exception:  # noqa: BLE001 - covered or odd widgets: set it like a script
                 loc.evaluate(SET_VALUE_JS, d.value)
-            got = loc.input_value(timeout=timeout_ms)
+            # one round trip: what the field holds now, and leave it (blur) as a person would
+            got = loc.evaluate(VALUE_AND_BLUR_JS)
+            if not isinstance(got, str):
+                got = loc.input_value(timeout=timeout_ms)  # not a text control: say so
             if got != d.value and d.value and got.replace(" ", "") != d.value.replace(" ", ""):
                 # masked inputs (phone, postcode) reformat; type slowly instead
                 loc.fill("", timeout=timeout_ms)
                 loc.press_sequentially(d.value, delay=15, timeout=timeout_ms)
-        try:
-            loc.evaluate("el => el.dispatchEvent(new Event('blur'))")
-        except Exception:  # noqa: BLE001
-            pass
+                _blur(loc)
     elif d.action == "check":
         _check(frame, f.selector, timeout_ms)
     elif d.action == "select" and f.control == "select":
@@ -115,12 +117,23 @@ def _apply_one(frame: Any, d: Decision, fi: FormInput, timeout_ms: int, spec: An
         _choose_custom(frame, d, fi, timeout_ms, spec)
 
 
+VALUE_AND_BLUR_JS = """el => { const v = ('value' in el && typeof el.value === 'string')
+  ? el.value : null; el.dispatchEvent(new Event('blur')); return v; }"""
+
+
+def _blur(loc: Any) -> None:
+    try:
+        loc.evaluate("el => el.dispatchEvent(new Event('blur'))")
+    except Exception:  # noqa: BLE001
+        pass
+
+
 def _check(frame: Any, selector: str, timeout_ms: int) -> None:
     loc = frame.locator(selector).first
     if loc.is_checked():
         return
     try:  # styled boxes hide the input under their label: short wait, then the label
-        loc.check(timeout=min(timeout_ms, 1200))
+        loc.check(timeout=min(timeout_ms, 500))
     except Exception:  # noqa: BLE001
         try:
             label = frame.locator(f"label:has({selector})").or_(
@@ -143,10 +156,11 @@ def _choose_custom(frame: Any, d: Decision, fi: FormInput, timeout_ms: int, spec
     deadline = time.monotonic() + timeout_ms / 1000
     options: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
+        since = mark(frame)
         options = trigger.evaluate(OPTIONS_JS)
         if real_options(options):
             break
-        frame.page.wait_for_timeout(150)
+        wait_change(frame, since, min(500, (deadline - time.monotonic()) * 1000))
     wanted = spec.get("choose") if isinstance(spec, dict) else None
     if d.kind == "salutation" and not wanted:
         from .choose import choose_salutation

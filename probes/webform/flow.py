@@ -26,6 +26,7 @@ from .verdict import (
     invisible_captchas,
     snapshot,
 )
+from .waits import mark, wait_change, wait_settled
 
 Save = Callable[[str, bytes, str], str]  # (name, data, kind) -> stored path
 SELECTOR_INFO_JS = """(el, sid) => { if (!el.getAttribute('data-sb-id'))
@@ -36,9 +37,12 @@ VALUE_KINDS = ("fill", "select", "choose", "check")
 
 class FormVisit:
     def __init__(self, page: Any, url: str, fi: FormInput, *, timeout: float,
-                 now: Callable[[], Any], save: Save) -> None:
+                 now: Callable[[], Any], save: Save, full_page: bool = False,
+                 on_submit: Callable[[], None] | None = None) -> None:
         self.page, self.url, self.fi = page, url, fi
         self.timeout, self.now, self.save = timeout, now, save
+        self.full_page = full_page  # full-page screenshots instead of form region/viewport
+        self.on_submit = on_submit  # work to do while the site processes the submission
         self.report = FormReport(url=url)
         self.decided: dict[str, Decision] = {}
         self.hidden: dict[str, Decision] = {}
@@ -59,9 +63,9 @@ class FormVisit:
         if status is not None and status >= 400:
             raise ProbeError(f"form page {self.url} answered HTTP {status}",
                              temporary=status >= 500 or status in (408, 429))
-        try:
-            self.page.wait_for_load_state("networkidle", timeout=min(ms, 5000))
-        except Exception:  # noqa: BLE001 - pages with long-polling never go idle
+        try:  # scripts and frames; no wait for network idle: find_form waits for the form
+            self.page.wait_for_load_state("load", timeout=min(ms, 5000))
+        except Exception:  # noqa: BLE001 - a page whose subresources hang
             pass
         if dismiss_cookie_banner(self.page):
             self.report.notes.append("dismissed a cookie banner")
@@ -82,6 +86,7 @@ class FormVisit:
     def find_form(self) -> tuple[list[Field], list[dict[str, Any]]]:
         start = time.monotonic()
         while True:
+            since = mark(self.page.main_frame)
             fields, buttons = self.scan()
             best, best_score = None, 0.0
             groups: dict[tuple[int, int], list[Field]] = {}
@@ -100,7 +105,7 @@ class FormVisit:
             if elapsed > self.timeout or (elapsed > min(self.timeout, 15.0) and fields == []):
                 raise ProbeError(f"no contact form found on {self.page.url} within "
                                  f"{elapsed:.0f}s", temporary=False)
-            self.page.wait_for_timeout(500)
+            wait_change(self.page.main_frame, since, 500)  # a form drawn by a script
 
     @property
     def frame(self) -> Any:
@@ -131,18 +136,23 @@ class FormVisit:
                         self.hidden[d.field.sid] = d  # may show up in a later step
                     elif d.field:
                         self.decided[d.field.sid] = d
+                since = mark(self.frame)
                 self.report.warnings += apply(self.frame, todo, self.fi,
                                               overrides=self.fi.overrides)
-                self.page.wait_for_timeout(250)
+                # conditional fields: let the page react to what was entered, then look again
+                wait_settled(self.page, self.frame, since, change_ms=100, quiet_ms=60,
+                             max_ms=1000)
                 fields, buttons = self._rescan()
             submit, nxt = classify_buttons(buttons, self.form_key, fields)
             if submit is not None or nxt is None:
                 self.report.submit_button = _button_text(submit)
                 return submit
             before = {f.sid for f in fields if not f.hidden}
+            since = mark(self.frame)
             self._click(nxt)
             self.report.notes.append(f"step {step}: clicked '{nxt['text']}'")
-            self.page.wait_for_timeout(600)
+            wait_settled(self.page, self.frame, since, change_ms=min(self.timeout, 5.0) * 1000,
+                         quiet_ms=80, max_ms=3000)
             fields, buttons = self._rescan()
             if {f.sid for f in fields if not f.hidden} == before:
                 states = all_states(self.page)
@@ -204,13 +214,30 @@ class FormVisit:
         self.report.decisions = list(self.decided.values()) + [
             d for sid, d in self.hidden.items() if sid not in self.decided]
         self.report.evidence["screenshot_before"] = self.save(
-            "before.png", self.page.screenshot(full_page=True), "screenshot-before")
+            "before.png", self._screenshot(form_region=True), "screenshot-before")
         values = {"url": self.url, "frame": self.report.frame_url,
                   "filled": [d.as_dict() for d in self.report.decisions],
                   "warnings": self.report.warnings, "steps": self.report.steps}
         self.report.evidence["values"] = self.save(
             "values.json", json.dumps(values, ensure_ascii=False, indent=2).encode(),
             "form-values")
+
+    def _screenshot(self, form_region: bool = False) -> bytes:
+        """One screenshot: the filled form's region (before submitting) or the viewport
+        (after), or the full page where that was asked for."""
+        if self.full_page:
+            return self.page.screenshot(full_page=True)
+        sid = next((d.field.sid for d in self.decided.values()
+                    if d.field and d.field.form >= 0 and d.action in VALUE_KINDS), None)
+        if form_region and sid is not None:
+            try:
+                form = self.frame.locator(f'[data-sb-id="{sid}"]').first.locator(
+                    "xpath=ancestor::form[1]")
+                if form.count():
+                    return form.screenshot(timeout=5000)
+            except Exception:  # noqa: BLE001 - hidden or detached: the viewport instead
+                pass
+        return self.page.screenshot()
 
     def run(self, submit: bool) -> FormReport:
         self.open()
@@ -246,8 +273,13 @@ class FormVisit:
             self.frame.locator(f'[data-sb-id="{sid}"]').first.evaluate(
                 "el => { const f = el.form || el.closest('form'); f.requestSubmit ? "
                 "f.requestSubmit() : f.submit(); }")
+        if self.on_submit is not None:
+            try:  # e.g. prepare the next browser context while the site answers
+                self.on_submit()
+            except Exception:  # noqa: BLE001 - an optimisation only
+                pass
         verdict = await_verdict(self.page, before, watch, self.fi.success, form_sids,
-                                self.timeout, self.now)
+                                self.timeout, self.now, frame=self.frame)
         watch.detach()
         self.report.verdict = verdict
         self._finish(verdict.outcome, verdict.message, verdict)
@@ -269,7 +301,7 @@ class FormVisit:
         self.report.outcome, self.report.message = outcome, message
         self.report.final_url = self.page.url
         try:
-            shot = self.page.screenshot(full_page=True)
+            shot = self._screenshot()
             self.report.evidence["screenshot_after"] = self.save("after.png", shot,
                                                                  "screenshot-after")
         except Exception as exc:  # noqa: BLE001 - a crashed page still gets its result file

@@ -54,6 +54,7 @@ class BrowserSession:
         self.headless = headless
         self._pw: Any = None
         self._browser: Any = None
+        self._spare: tuple[Any, str] | None = None
 
     def browser(self) -> Any:
         if self._browser is not None and self._browser.is_connected():
@@ -68,9 +69,28 @@ class BrowserSession:
         return self._browser
 
     def context(self, language: str = "de") -> Any:
+        """A fresh context (no cookies, no storage shared with any other probe): the one
+        prepared ahead if it is for this language, else a new one."""
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            ctx, lang = spare
+            if lang == language and self._browser is not None and self._browser.is_connected():
+                return ctx
+            _close_quietly(ctx)
         return new_context(self.browser(), language)
 
+    def prepare(self, language: str = "de") -> None:
+        """Open the next probe's context (with its page) now, e.g. while the current form's
+        submission is being answered, so the next form starts at once."""
+        if self._spare is None and self._browser is not None and self._browser.is_connected():
+            ctx = new_context(self._browser, language)
+            ctx.new_page()
+            self._spare = (ctx, language)
+
     def close(self) -> None:
+        if self._spare is not None:
+            _close_quietly(self._spare[0])
+            self._spare = None
         if self._browser is not None:
             try:
                 self._browser.close()
@@ -83,3 +103,15 @@ class BrowserSession:
                 release_playwright()
             except Exception:  # noqa: BLE001
                 pass
+
+
+def _close_quietly(ctx: Any) -> None:
+    try:
+        ctx.close()
+    except Exception:  # noqa: BLE001 - its browser is gone already
+        pass
+
+
+def page_of(ctx: Any) -> Any:
+    """The context's page: the one opened ahead, else a new one."""
+    return ctx.pages[0] if ctx.pages else ctx.new_page()

@@ -13,6 +13,7 @@ from typing import Any
 
 from .kinds import fold
 from .scan import frame_state
+from .waits import mark, wait_change, wait_quiet
 
 
 def _re(*alts: str) -> re.Pattern[str]:
@@ -240,13 +241,22 @@ def judge(before: dict[str, Any], states: list[dict[str, Any]], watch: SubmitWat
 
 
 def await_verdict(page: Any, before: dict[str, Any], watch: SubmitWatch, success: str | None,
-                  form_sids: set[str], timeout: float, now: Callable[[], Any]) -> Verdict:
-    """Poll the page until the outcome is clear or ``timeout`` seconds have passed."""
+                  form_sids: set[str], timeout: float, now: Callable[[], Any],
+                  frame: Any = None) -> Verdict:
+    """Look at the page whenever it changes (a DOM change, a navigation, or the submission's
+    answer) until the outcome is clear or ``timeout`` seconds have passed.
+
+    A confirmation, an error or a CAPTCHA counts once it is still there when the page has
+    gone quiet (the first stable match); a form that merely disappeared, or a page showing
+    both success and error, must hold for two seconds.
+    """
+    frame = frame or page.main_frame
     start = time.monotonic()
     settle = min(8.0, max(2.0, timeout / 3))
     seen: tuple[str, str] | None = None
     seen_at, seen_since = None, 0.0
     while True:
+        since = mark(frame)
         elapsed = time.monotonic() - start
         states = all_states(page)
         got = judge(before, states, watch, success, form_sids) if states else None
@@ -258,6 +268,9 @@ def await_verdict(page: Any, before: dict[str, Any], watch: SubmitWatch, success
                 return _verdict(outcome, got[1], seen_at, watch, states)
         elif got:
             seen, seen_at, seen_since = got, now(), time.monotonic()
+            if got[0] not in ("form-gone", "ambiguous"):
+                wait_quiet(frame, 80, 600)  # then look once more: stable?
+                continue
         else:
             seen = None
         if not watch.submitted and not watch.documents and elapsed >= settle:
@@ -272,7 +285,9 @@ def await_verdict(page: Any, before: dict[str, Any], watch: SubmitWatch, success
                                 watch, states)
             return _verdict("nothing", "no request carried the form's data within "
                             f"{timeout:.0f}s", now(), watch, states)
-        page.wait_for_timeout(300)
+        # the next look: when the form's frame changes or navigates; an answer that changes
+        # nothing on the page (an HTTP error) is seen within the bounded wait
+        wait_change(frame, since, 150)
 
 
 def _verdict(outcome: str, message: str, at: Any, watch: SubmitWatch,

@@ -1,0 +1,74 @@
+"""Waiting on the page instead of sleeping: DOM changes, navigations, quiet, all bounded.
+
+Each frame gets a MutationObserver (installed on first use, again after a navigation) that
+counts changes to the document and notes the time of the last one; our own ``data-sb-*``
+marker attributes do not count. :func:`wait_change` returns as soon as the frame changes
+or navigates, :func:`wait_quiet` as soon as it has not changed for a short while; both give
+up after a bounded time, so a page that never settles cannot hold a form up.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+_WATCH = """(() => { if (!window.__sbWatch) {
+  const w = {id: Math.random(), n: 0, last: performance.now()};
+  window.__sbWatch = w;
+  new MutationObserver(rs => { if (rs.some(r => !(r.type === 'attributes'
+      && (r.attributeName || '').startsWith('data-sb')))) { w.n++; w.last = performance.now(); } })
+    .observe(document, {subtree: true, childList: true, attributes: true,
+                        characterData: true}); }
+  return window.__sbWatch; })()"""
+MARK_JS = f"() => {{ const w = {_WATCH}; return [w.id, w.n]; }}"
+CHANGED_JS = f"([id, n]) => {{ const w = {_WATCH}; return w.id !== id || w.n !== n; }}"
+QUIET_JS = f"(q) => {{ const w = {_WATCH}; return performance.now() - w.last >= q; }}"
+POLL_MS = 25  # how often the browser checks its own flag (no round trip per check)
+
+
+def mark(frame: Any) -> Any:
+    """The frame's change counter now (installs the observer); None if it is navigating."""
+    try:
+        return frame.evaluate(MARK_JS)
+    except Exception:  # noqa: BLE001 - detached or navigating frame
+        return None
+
+
+def wait_change(frame: Any, since: Any, timeout_ms: float) -> bool:
+    """Until the frame's document changed after ``since`` (a :func:`mark`) or navigated.
+    True if it changed, False after ``timeout_ms``."""
+    if since is None:
+        return True
+    try:
+        frame.wait_for_function(CHANGED_JS, arg=since, polling=POLL_MS,
+                                timeout=max(1, int(timeout_ms)))
+        return True
+    except Exception as exc:  # noqa: BLE001 - a navigation destroys the context: a change
+        return "Timeout" not in type(exc).__name__ and "Timeout" not in str(exc)[:80]
+
+
+def wait_quiet(frame: Any, quiet_ms: float = 80, max_ms: float = 1000) -> None:
+    """Until the frame has not changed for ``quiet_ms`` (at most ``max_ms``)."""
+    try:
+        frame.wait_for_function(QUIET_JS, arg=quiet_ms, polling=POLL_MS,
+                                timeout=max(1, int(max_ms)))
+    except Exception:  # noqa: BLE001 - still busy, or navigating: go on and look
+        pass
+
+
+def wait_settled(page: Any, frame: Any, since: Any, change_ms: float,
+                 quiet_ms: float = 80, max_ms: float = 1500) -> bool:
+    """After an action: wait for the frame to react (up to ``change_ms``), then for it to be
+    quiet. True if it changed."""
+    start = time.monotonic()
+    changed = wait_change(frame, since, change_ms)
+    if changed:
+        try:
+            page.wait_for_load_state("domcontentloaded",
+                                     timeout=max(1, int(max_ms)))
+        except Exception:  # noqa: BLE001
+            pass
+        left = max_ms - (time.monotonic() - start) * 1000
+        if left > 0:
+            wait_quiet(frame, quiet_ms, left)
+    return changed
