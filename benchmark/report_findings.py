@@ -1,148 +1,38 @@
 """Figures the report needs beyond the metrics tables, and the key findings as sentences.
 
 Index, intervals, grades, rank ranges and survival curves come from :mod:`servicebench.metrics`
-(branch ``method``, issue 9) when it provides them; until then this module computes
-stand-ins with the same names (index = personal response rate in points with a Wilson
-interval, Kaplan-Meier with Greenwood band) so the report shows the same layout either way.
+and :mod:`servicebench.scoring` (issue 9); this module only words them.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from . import metrics
 
-Z95 = 1.959963984540054
+#: the table keys the templates read; rows without a figure carry None (shown as "–")
+SCORE_KEYS = ("index", "index_ci_low", "index_ci_high", "grade", "rank_best", "rank_worst",
+              "answered_share", "answered_share_ci_low", "answered_share_ci_high",
+              "any_reply_share", "ack_share", "km_median_hours")
 
 
-@dataclass
-class SurvivalCurve:
-    """Same shape as metrics.SurvivalCurve (issue 9)."""
-    times: list[float] = field(default_factory=list)
-    survival: list[float] = field(default_factory=list)
-    lower: list[float] = field(default_factory=list)
-    upper: list[float] = field(default_factory=list)
-    n: int = 0
-    small_sample: bool = False
-
-
-def wilson(k: int, n: int) -> tuple[float | None, float | None]:
-    if not n:
-        return None, None
-    p = k / n
-    denom = 1 + Z95 ** 2 / n
-    centre = (p + Z95 ** 2 / (2 * n)) / denom
-    half = Z95 * math.sqrt(p * (1 - p) / n + Z95 ** 2 / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def _sent(group: pd.DataFrame) -> pd.DataFrame:
-    return group[group["state"].eq("sent") & group["sent_at"].notna()]
-
-
-def survival_curve(group: pd.DataFrame) -> Any:
-    """Kaplan-Meier of time to the first personal answer with a 95 % band: metrics'
-    version when it exists, else Greenwood's variance on the log-log scale."""
-    fn = getattr(metrics, "survival_curve", None)
-    if fn is not None:
-        return fn(group)
-    sent = _sent(group)
-    data = sorted((max(0.0, float(d)), not bool(c))
-                  for d, c in zip(sent["observed_seconds"], sent["censored"], strict=True))
-    curve = SurvivalCurve(n=len(data), small_sample=len(data) < 10)
-    at_risk, s, var, i = len(data), 1.0, 0.0, 0
-    while i < len(data):
-        t = data[i][0]
-        events = removed = 0
-        while i < len(data) and data[i][0] == t:
-            events += data[i][1]
-            removed += 1
-            i += 1
-        if events:
-            s *= 1 - events / at_risk
-            if at_risk > events:
-                var += events / (at_risk * (at_risk - events))
-            lo, hi = _loglog(s, var)
-            curve.times.append(t)
-            curve.survival.append(s)
-            curve.lower.append(lo)
-            curve.upper.append(hi)
-        at_risk -= removed
-    return curve
-
-
-def _loglog(s: float, var: float) -> tuple[float, float]:
-    if s <= 0 or s >= 1 or var <= 0:
-        return s, s
-    se = math.sqrt(var) / abs(math.log(s))
-    return s ** math.exp(Z95 * se), s ** math.exp(-Z95 * se)
+def survival_curve(group: pd.DataFrame) -> metrics.SurvivalCurve:
+    """Kaplan-Meier of time to the first personal answer with its 95 % band (metrics)."""
+    return metrics.survival_curve(group)
 
 
 def with_scores(rows: list[dict[str, Any]], outcomes: pd.DataFrame) -> list[dict[str, Any]]:
-    """Fill ``index``/``index_ci_low``/``index_ci_high``/``rank_best``/``rank_worst`` and
-    ``answered_share`` (+ interval) where the metrics tables do not provide them."""
-    counts = _answer_counts(outcomes)
-    for r in rows:  # the names of issue 9's tables, filled from the older ones
-        for new, old, factor in (("any_reply_share", "response_rate", 1.0),
-                                 ("ack_share", "ack_rate", 1.0),
-                                 ("km_median_hours", "median_human_seconds", 1 / 3600)):
-            if r.get(new) is None and r.get(old) is not None:
-                r[new] = r[old] * factor
-            r.setdefault(new, None)
+    """The metrics tables' rows with every key the templates read. Figures come only from
+    the tables (the scoring rules of :mod:`servicebench.scoring`): a company with no measured
+    inquiry (everything bounced, blocked or failed) has no index, never a made-up one."""
+    del outcomes  # kept for the call signature; the tables carry every figure
     for r in rows:
-        if r.get("answered_share") is None and r.get("n_sent"):
-            key = (r.get("company_id", metrics.ALL_CHANNELS), r["channel"])
-            k, n = counts.get(key, (0, 0))
-            if n:
-                lo, hi = wilson(k, n)
-                r.update(answered_share=k / n, answered_share_ci_low=lo,
-                         answered_share_ci_high=hi, n_answered=k)
-        if r.get("index") is None and r.get("answered_share") is not None:
-            r["index"] = 100 * r["answered_share"]
-            r["index_ci_low"] = 100 * r["answered_share_ci_low"]
-            r["index_ci_high"] = 100 * r["answered_share_ci_high"]
-    for r in rows:
-        for key in ("index", "index_ci_low", "index_ci_high", "grade", "rank_best",
-                    "rank_worst", "answered_share", "answered_share_ci_low",
-                    "answered_share_ci_high"):
+        for key in SCORE_KEYS:
             r.setdefault(key, None)
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        groups.setdefault(r["channel"], []).append(r)
-    for group in groups.values():
-        scored = [r for r in group if r.get("index") is not None]
-        for r in group:
-            if r.get("rank_best") is not None or r.get("index") is None:
-                continue
-            lo, hi = r.get("index_ci_low"), r.get("index_ci_high")
-            if lo is None or hi is None:
-                continue
-            better = sum(1 for o in scored if o is not r and (o.get("index_ci_low") or 0) > hi)
-            worse = sum(1 for o in scored if o is not r and (o.get("index_ci_high") or 0) < lo)
-            r["rank_best"], r["rank_worst"] = 1 + better, len(scored) - worse
     return rows
-
-
-def _answer_counts(outcomes: pd.DataFrame) -> dict[tuple[str, str], tuple[int, int]]:
-    """(answered in person, sent) per (company, channel), per (company, "all") and per
-    ("all", channel), in one pass."""
-    counts: dict[tuple[str, str], list[int]] = {}
-    if outcomes.empty:
-        return {}
-    sent = _sent(outcomes)
-    all_ = metrics.ALL_CHANNELS
-    for cid, ch, human in zip(sent["company_id"], sent["channel"],
-                              sent["first_human_reply_at"].notna(), strict=True):
-        for key in ((cid, ch), (cid, all_), (all_, ch)):
-            c = counts.setdefault(key, [0, 0])
-            c[0] += int(human)
-            c[1] += 1
-    return {k: (v[0], v[1]) for k, v in counts.items()}
 
 
 def outcome_of(p: dict[str, Any]) -> str:

@@ -200,3 +200,23 @@ def test_format_percent() -> None:
     assert format_percent(0.755, "en") == "76%"
     assert format_percent(0.0, "de") == "0\u202f%" and format_percent(1.0, "de") == "100\u202f%"
     assert format_percent(None, "de") == "–"
+
+
+def test_a_company_whose_inquiries_all_bounced_gets_no_index(tmp_path) -> None:
+    """Figures come only from the scoring tables: nothing measured, nothing scored (the
+    report must not invent an index of 0 from bounced inquiries)."""
+    study, store = make_study(tmp_path / "study", language="en")
+    good = add_probe(store, "acme")
+    add_message(store, good, "human", at(2), text="Dear Ms Berger, yes.")
+    for _ in range(2):
+        pid = add_probe(store, "bolt")
+        add_message(store, pid, "bounce", at(0.1))
+    html = render_report(study, store, "html", tmp_path / "r.html", now=NOW).read_text(
+        encoding="utf-8")
+    ranking = html[html.index('id="ranking"'):html.index("</table>", html.index('id="ranking"'))]
+    row = re.search(r"<tr[^>]*>(?:(?!</tr>).)*Bolt AG.*?</tr>", ranking, re.S)
+    assert row, "the bounced company is listed"
+    cells = [re.sub(r"<[^>]+>", "", c).strip()
+             for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(0), re.S)]
+    assert cells[2] == "–" and cells[3] == "–", cells  # index and interval: none
+    store.close()
