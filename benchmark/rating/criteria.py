@@ -205,8 +205,16 @@ def compute_checks(study: Study, store: Store, now: datetime | None = None,
             manual = get_channel(r["channel"]).kind == "manual"
         except Exception:  # noqa: BLE001 - an unknown channel is not manual
             manual = False
-        meta[m["id"]] = {"row": r, "message": m, "inquiry": inquiry, "manual": manual}
+        meta[m["id"]] = {"row": r, "message": m, "inquiry": inquiry, "manual": manual,
+                         "ids": {k: r[k] for k in ("company_id", "scenario_id", "persona_id",
+                                                   "channel")}}
     grams = {mid: _trigrams(t) for mid, t in texts.items()}
+    # template candidates are the same company's replies: compare within a company only
+    # (quadratic per company, not over the whole study)
+    peers: dict[Any, list[int]] = {}
+    for mid, info in meta.items():
+        if not info["manual"]:
+            peers.setdefault(info["ids"]["company_id"], []).append(mid)
     out: dict[int, dict[str, Check]] = {}
     for mid, info in meta.items():
         r, m, text = info["row"], info["message"], texts[mid]
@@ -224,7 +232,8 @@ def compute_checks(study: Study, store: Store, now: datetime | None = None,
         checks["salutation"] = Check("salutation", bool(persona and personal_salutation(
             text, persona)), greet[:120])
         checks["template"] = _template(mid, info, text, grams, meta, study,
-                                       checks["salutation"].value)
+                                       checks["salutation"].value,
+                                       peers.get(info["ids"]["company_id"], []))
         checks["signed"] = signed_by_person(text)
         checks["ticket"] = ticket_reference(text, m.get("subject") or "")
         checks["readability"] = readability(text, lang or study.language)
@@ -237,29 +246,30 @@ def compute_checks(study: Study, store: Store, now: datetime | None = None,
 
 def _template(mid: int, info: dict[str, Any], text: str,
               grams: dict[int, set[tuple[str, ...]]], meta: dict[int, dict[str, Any]],
-              study: Study, personal: bool) -> Check:
+              study: Study, personal: bool, peers: list[int]) -> Check:
     r = info["row"]
     if info["manual"]:
         return Check("template", None, "not judged for a tester's notes")
     best, best_id = 0.0, None
-    for other, o in meta.items():
-        orow = o["row"]
-        if other == mid or o["manual"] or orow["company_id"] != r["company_id"]:
+    mine = info["ids"]
+    for other in peers:
+        orow = meta[other]["ids"]
+        if other == mid:
             continue
         sim = similarity(grams[mid], grams[other])
-        if orow["scenario_id"] == r["scenario_id"]:
+        if orow["scenario_id"] == mine["scenario_id"]:
             # the same question may well get the same facts: only a reply copied word for
             # word, not even greeting this persona by name, counts as a template
-            if orow["persona_id"] == r["persona_id"] or sim < SAME_TEXT or personal:
+            if orow["persona_id"] == mine["persona_id"] or sim < SAME_TEXT or personal:
                 continue
         elif sim < DUPLICATE_THRESHOLD:
             continue
-        rank = sim + (0.001 if orow["scenario_id"] != r["scenario_id"] else 0.0)
+        rank = sim + (0.001 if orow["scenario_id"] != mine["scenario_id"] else 0.0)
         if rank > best:
             best, best_id = rank, other
     found = []
     if best_id is not None:
-        o = meta[best_id]["row"]
+        o = meta[best_id]["ids"]
         found.append(f"{min(best, 1.0):.0%} the same as the reply (message #{best_id}) to "
                      f"scenario {o['scenario_id']}, persona {o['persona_id']}, channel "
                      f"{o['channel']}: '{_snippet(text)}'")
