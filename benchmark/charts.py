@@ -210,6 +210,51 @@ def index_bars(rows: list[tuple[str, float | None, float | None, float | None]],
     return "\n".join(out)
 
 
+def line_chart(labels: list[str], lines: list[tuple[str, list[float | None]]], *, title: str,
+               width: int = 680, height: int = 170) -> str:
+    """A small line chart on a 0-100 scale: one point per label (e.g. per wave), one line per
+    series with its values written at the points and a legend entry above the plot."""
+    left, right, top, bottom = 40, 20, 26, 22
+    pw, ph = width - left - right, height - top - bottom
+    n = max(len(labels), 1)
+
+    def xf(i: int) -> float:
+        return left + (pw * (i + 0.5) / n)
+
+    def yf(v: float) -> float:
+        return top + ph * (1 - min(max(v, 0.0), 100.0) / 100)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} '
+           f'{height}" width="{width}" height="{height}" role="img" {FONT}>',
+           f"<title>{_e(title)}</title>"]
+    for v in (0, 25, 50, 75, 100):
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{yf(v):.1f}" y2="{yf(v):.1f}" '
+                   'stroke="#e3e6ea" stroke-width="0.8"/>')
+        out.append(f'<text x="{left - 4}" y="{yf(v) + 3:.1f}" text-anchor="end" '
+                   f'fill="#555">{v}</text>')
+    for i, label in enumerate(labels):
+        out.append(f'<text x="{xf(i):.1f}" y="{height - 6}" text-anchor="middle" '
+                   f'fill="#333">{_e(_clip(label, 16))}</text>')
+    for k, (name, values) in enumerate(lines):
+        colour, dash = PALETTE[k % len(PALETTE)], DASHES[k % len(DASHES)]
+        lx = left + k * 200
+        out.append(f'<line x1="{lx}" x2="{lx + 26}" y1="9" y2="9" stroke="{colour}" '
+                   'stroke-width="2"' + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
+        out.append(f'<text x="{lx + 32}" y="12" fill="#222">{_e(_clip(name, 30))}</text>')
+        pts = [(xf(i), yf(v), v) for i, v in enumerate(values) if v is not None]
+        if len(pts) > 1:
+            out.append(f'<path d="{_path([(x, y) for x, y, _ in pts])}" fill="none" '
+                       f'stroke="{colour}" stroke-width="1.8"'
+                       + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
+        for x, y, v in pts:
+            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.6" fill="{colour}"/>')
+            dy = -5 if k % 2 == 0 else 12
+            out.append(f'<text x="{x + 4:.1f}" y="{y + dy:.1f}" fill="{colour}">'
+                       f"{round(v)}</text>")
+    out.append("</svg>")
+    return "\n".join(out)
+
+
 def heat_colour(share: float | None) -> str:
     """Background for a heat-map cell: red (0) through yellow to green (1); grey for none."""
     if share is None:

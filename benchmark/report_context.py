@@ -34,6 +34,7 @@ from .metrics import ALL_CHANNELS
 from .report_figures import scoring_methods
 from .report_findings import findings, never_answered, outcome_of, survival_curve, with_scores
 from .report_profiles import Publication, people_in, pick_replies, screenshot_uri, trim_quote
+from .report_waves import wave_figures
 from .store import Store
 from .study import Study
 
@@ -111,7 +112,7 @@ def build_context(study: Study, store: Store, now: datetime, *, language: str,
     if anonymise and not outcomes.empty:
         outcomes["company"] = [pub.company(c, n) for c, n in
                                zip(outcomes["company_id"], outcomes["company"], strict=True)]
-    company_df, channel_df, cfg = _tables(study, store, now, outcomes, lang)
+    company_df, channel_df, cfg, scored = _tables(study, store, now, outcomes, lang)
     rows = with_scores(_records(company_df), outcomes)
     channels = with_scores(_records(channel_df), outcomes)
     overall = sorted((r for r in rows if r["channel"] == ALL_CHANNELS),
@@ -197,6 +198,7 @@ def build_context(study: Study, store: Store, now: datetime, *, language: str,
         "channels": channels, "heat": heat, "profiles": profiles,
         "sub": {(r["company_id"], r["channel"]): r for r in per_channel},
         "charts": _charts(outcomes, overall, study, t, lang),
+        "waves": wave_figures(scored, cfg, overall, t, lang),
         "methods": {**_methods(study, probes, {m["id"]: dict(m) for m in store.query(
             "SELECT id, time_source, match_method, kind FROM messages")}, t, lang, when),
             "scoring": scoring_methods(cfg, translated, t, lang, channel_names)},
@@ -214,14 +216,15 @@ def build_context(study: Study, store: Store, now: datetime, *, language: str,
 
 
 def _tables(study: Study, store: Store, now: datetime, outcomes: pd.DataFrame,
-            lang: str) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
-    """Company and channel tables with the study's scoring (issue 9), and that scoring."""
+            lang: str) -> tuple[pd.DataFrame, pd.DataFrame, Any, pd.DataFrame]:
+    """Company and channel tables with the study's scoring (issue 9), that scoring and the
+    scored outcomes (for the figures per wave)."""
     from .scoring import scoring_config, with_human_quality
 
     cfg = scoring_config(study)
     scored = with_human_quality(outcomes, study, store, now)
     return (metrics.company_table(scored, cfg, lang), metrics.channel_table(scored, cfg, lang),
-            cfg)
+            cfg, scored)
 
 
 def _effective(store: Store, rows: Any) -> dict[int, dict[str, Any]]:
