@@ -6,7 +6,8 @@ markup; company names come from the study file and must not become markup.
 Survival panels show the share of inquiries still unanswered over time (Kaplan-Meier with its
 confidence band), one panel per channel kind with a time axis that fits it. Up to twelve
 companies get a distinct colour and line style each; companies that never answered lie on the
-top edge, drawn last and named in the legend.
+top edge, drawn last and named in the legend. Above twelve companies, small multiples
+(:func:`small_panel`) show single companies against the pooled curve.
 """
 
 from __future__ import annotations
@@ -144,6 +145,45 @@ def survival_panel(series: list[Series], axis: Axis, *, title: str, y_label: str
         out.append(f'<path d="{_path(pts)}" fill="none" stroke="{colour}" '
                    f'stroke-width="{width_}"' + (f' stroke-dasharray="{dash}"' if dash else "")
                    + "/>")
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def small_panel(label: str, curve: CurveLike, pooled: CurveLike, axis: Axis, *,
+                never: bool = False, slot: int = 0, width: int = 160, height: int = 96) -> str:
+    """A tiny survival panel for small multiples: one company's curve in colour over the
+    pooled curve of all companies in grey, the company's name as title."""
+    left, right, top, bottom = 22, 4, 14, 14
+    pw, ph = width - left - right, height - top - bottom
+    pad = 3
+
+    def xf(t: float) -> float:
+        return left + pw * min(max(t, 0.0), axis.seconds) / axis.seconds
+
+    def yf(v: float) -> float:
+        return top + pad + (ph - pad) * (1.0 - v)
+
+    colour, dash = PALETTE[slot % len(PALETTE)], DASHES[slot % len(DASHES)]
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart small" viewBox="0 0 {width} '
+           f'{height}" width="{width}" height="{height}" role="img" '
+           'font-family="DejaVu Sans, Arial, sans-serif" font-size="8">',
+           f"<title>{_e(label)}</title>",
+           f'<text x="{left}" y="9" fill="#0b2e4f">{_e(_clip(label, 30))}</text>']
+    for v in (0.0, 0.5, 1.0):
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{yf(v):.1f}" y2="{yf(v):.1f}" '
+                   'stroke="#e3e6ea" stroke-width="0.6"/>')
+        out.append(f'<text x="{left - 2}" y="{yf(v) + 3:.1f}" text-anchor="end" '
+                   f'fill="#777">{round(v * 100)}</text>')
+    n_units = round(axis.seconds / axis.per)
+    out.append(f'<text x="{left}" y="{height - 3}" fill="#777">0</text>')
+    out.append(f'<text x="{left + pw}" y="{height - 3}" text-anchor="end" fill="#777">'
+               f"{n_units} {_e(axis.unit)}</text>")
+    grey = _path(_steps(pooled.times, pooled.survival or [1.0], xf, yf, axis.seconds))
+    mine = _path(_steps(curve.times, curve.survival or [1.0], xf, yf, axis.seconds))
+    out.append(f'<path d="{grey}" fill="none" stroke="#aaaaaa" stroke-width="1.6"/>')
+    out.append(f'<path d="{mine}" fill="none" stroke="{colour}" '
+               f'stroke-width="{2.2 if never else 1.5}"'
+               + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
     out.append("</svg>")
     return "\n".join(out)
 

@@ -57,6 +57,13 @@ DE: dict[str, str] = {
     "survival_many": ("Bei mehr als zwölf Unternehmen zeigt jede Tafel alle Unternehmen "
                       "gemeinsam mit ihrem 95-%-Band; die Werte der einzelnen Unternehmen "
                       "stehen in der Übersicht Unternehmen × Kanal und in den Profilen."),
+    "survival_multiples": ("Kleine Tafeln je Kanalart: die {n} Unternehmen mit dem höchsten "
+                           "und die {n} mit dem niedrigsten Index (Platz in der Rangliste vor "
+                           "dem Namen), jeweils farbig vor der Kurve aller Unternehmen (grau); "
+                           "senkrecht der Anteil noch unbeantworteter Anfragen in Prozent. "
+                           "Alle übrigen Unternehmen stehen in der Übersicht Unternehmen × "
+                           "Kanal und in den Profilen."),
+    "survival_multiples_title": "Einzelne Unternehmen im Vergleich zu allen",
     "still_open": "noch unbeantwortet", "minutes": "Minuten", "all_companies": "alle",
     "never_answered": "nie beantwortet",
     "bars_index": "Index nach Unternehmen (mit 95-%-Intervall)",
@@ -140,6 +147,13 @@ EN: dict[str, str] = {
     "survival_many": ("With more than twelve companies each panel shows all companies pooled, "
                       "with its 95% band; each company's figures are in the company × channel "
                       "overview and in the profiles."),
+    "survival_multiples": ("Small panels per kind of channel: the {n} companies with the "
+                           "highest and the {n} with the lowest index (ranking place before the "
+                           "name), each in colour over the curve of all companies (grey); "
+                           "vertically the share of inquiries still unanswered in per cent. "
+                           "All other companies are in the company × channel overview and in "
+                           "the profiles."),
+    "survival_multiples_title": "Single companies compared with all",
     "still_open": "still unanswered", "minutes": "minutes", "all_companies": "all",
     "never_answered": "never answered",
     "bars_index": "Index by company (with 95% interval)",

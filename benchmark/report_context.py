@@ -44,6 +44,8 @@ OUTCOMES = ("answered", "not_answered", "pending", "failed", "blocked", "bounced
 CHANNEL_GROUP = {"email": "mail", "webform": "mail", "mastodon": "social", "bluesky": "social",
                  "x": "social", "phone": "phone", "chat": "chat", "visit": "visit"}
 GROUP_ORDER = ["mail", "social", "phone", "chat", "visit"]
+#: above twelve companies: small multiples of this many highest and lowest ranked companies
+SMALL_EACH = 6
 SORT_SCRIPT = """document.querySelectorAll('table.sortable').forEach(function (table) {
   table.querySelectorAll('th').forEach(function (th, col) {
     th.addEventListener('click', function () {
@@ -365,6 +367,7 @@ def _charts(outcomes: pd.DataFrame, overall: list[dict[str, Any]], study: Study,
     units = {"minutes": t["minutes"], "hours": t["hours"], "days": t["days"]}
     panels: list[Markup] = []
     legend_series: list[charts.Series] = []
+    multiples: list[dict[str, Any]] = []
     many = len(overall) > charts.MAX_SERIES
     if not outcomes.empty:
         groups = outcomes["channel"].map(lambda c: CHANNEL_GROUP.get(c, c))
@@ -393,6 +396,9 @@ def _charts(outcomes: pd.DataFrame, overall: list[dict[str, Any]], study: Study,
                              and mine["window_closed"].eq(True).any())
                     series.append(charts.Series(r["company"], curve, never=never, slot=slot))
             title = t.get(f"group_{g}", channel_name(g, lang))
+            if many:
+                multiples.append({"title": title, "panels": _small_multiples(
+                    sub, series[0].curve, overall, axis)})
             panels.append(Markup(charts.survival_panel(series, axis, title=title,
                                                        y_label=t["still_open"],
                                                        never_label=t["never_answered"])))
@@ -406,9 +412,28 @@ def _charts(outcomes: pd.DataFrame, overall: list[dict[str, Any]], study: Study,
     legend = Markup(charts.legend(legend_series, t["never_answered"])) if legend_series else ""
     bars = [(r["company"], r.get("index"), r.get("index_ci_low"), r.get("index_ci_high"))
             for r in overall]
-    return {"panels": panels, "legend": legend, "many": many,
+    return {"panels": panels, "legend": legend, "many": many, "multiples": multiples,
+            "multiples_note": t["survival_multiples"].format(n=SMALL_EACH) if multiples else "",
             "bars": Markup(charts.index_bars(bars, title=t["bars_index"]))
             if 0 < len(bars) <= 40 else ""}
+
+
+def _small_multiples(sub: pd.DataFrame, pooled: Any, overall: list[dict[str, Any]],
+                     axis: charts.Axis) -> list[Markup]:
+    """Tiny panels for the ``SMALL_EACH`` highest and lowest ranked companies tested on this
+    kind of channel (ranking order), each against the pooled curve."""
+    tested = set(sub.loc[sub["sent_at"].notna(), "company_id"])
+    ranked = [r for r in overall if r.get("index") is not None and r["company_id"] in tested]
+    chosen = ranked[:SMALL_EACH] + ranked[max(SMALL_EACH, len(ranked) - SMALL_EACH):]
+    out: list[Markup] = []
+    for r in chosen:
+        mine = sub[sub["company_id"].eq(r["company_id"])]
+        never = (not mine["first_human_reply_at"].notna().any()
+                 and mine["window_closed"].eq(True).any())
+        label = f"{r['rank']}. {r['company']}" if r.get("rank") is not None else r["company"]
+        out.append(Markup(charts.small_panel(label, survival_curve(mine), pooled, axis,
+                                             never=never, slot=0)))
+    return out
 
 
 def _methods(study: Study, probes: list[dict[str, Any]], messages: dict[int, dict[str, Any]],
