@@ -6,7 +6,8 @@ markup; company names come from the study file and must not become markup.
 Survival panels show the share of inquiries still unanswered over time (Kaplan-Meier with its
 confidence band), one panel per channel kind with a time axis that fits it. Up to twelve
 companies get a distinct colour and line style each; companies that never answered lie on the
-top edge, drawn last and named in the legend.
+top edge, drawn last and named in the legend. Above twelve companies, small multiples
+(:func:`small_panel`) show single companies against the pooled curve.
 """
 
 from __future__ import annotations
@@ -148,6 +149,45 @@ def survival_panel(series: list[Series], axis: Axis, *, title: str, y_label: str
     return "\n".join(out)
 
 
+def small_panel(label: str, curve: CurveLike, pooled: CurveLike, axis: Axis, *,
+                never: bool = False, slot: int = 0, width: int = 160, height: int = 96) -> str:
+    """A tiny survival panel for small multiples: one company's curve in colour over the
+    pooled curve of all companies in grey, the company's name as title."""
+    left, right, top, bottom = 22, 4, 14, 14
+    pw, ph = width - left - right, height - top - bottom
+    pad = 3
+
+    def xf(t: float) -> float:
+        return left + pw * min(max(t, 0.0), axis.seconds) / axis.seconds
+
+    def yf(v: float) -> float:
+        return top + pad + (ph - pad) * (1.0 - v)
+
+    colour, dash = PALETTE[slot % len(PALETTE)], DASHES[slot % len(DASHES)]
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart small" viewBox="0 0 {width} '
+           f'{height}" width="{width}" height="{height}" role="img" '
+           'font-family="DejaVu Sans, Arial, sans-serif" font-size="8">',
+           f"<title>{_e(label)}</title>",
+           f'<text x="{left}" y="9" fill="#0b2e4f">{_e(_clip(label, 30))}</text>']
+    for v in (0.0, 0.5, 1.0):
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{yf(v):.1f}" y2="{yf(v):.1f}" '
+                   'stroke="#e3e6ea" stroke-width="0.6"/>')
+        out.append(f'<text x="{left - 2}" y="{yf(v) + 3:.1f}" text-anchor="end" '
+                   f'fill="#777">{round(v * 100)}</text>')
+    n_units = round(axis.seconds / axis.per)
+    out.append(f'<text x="{left}" y="{height - 3}" fill="#777">0</text>')
+    out.append(f'<text x="{left + pw}" y="{height - 3}" text-anchor="end" fill="#777">'
+               f"{n_units} {_e(axis.unit)}</text>")
+    grey = _path(_steps(pooled.times, pooled.survival or [1.0], xf, yf, axis.seconds))
+    mine = _path(_steps(curve.times, curve.survival or [1.0], xf, yf, axis.seconds))
+    out.append(f'<path d="{grey}" fill="none" stroke="#aaaaaa" stroke-width="1.6"/>')
+    out.append(f'<path d="{mine}" fill="none" stroke="{colour}" '
+               f'stroke-width="{2.2 if never else 1.5}"'
+               + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
+    out.append("</svg>")
+    return "\n".join(out)
+
+
 def legend(series: list[Series], never_label: str, width: int = 680) -> str:
     """A shared legend for the panels: line sample (colour + dash) and label per series."""
     cols = 3
@@ -206,6 +246,51 @@ def index_bars(rows: list[tuple[str, float | None, float | None, float | None]],
                        'stroke-width="1"/>')
         end = left + pw * max(value, high or 0) / 100 + 4
         out.append(f'<text x="{end:.1f}" y="{yy + 11}" fill="#222">{round(value)}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def line_chart(labels: list[str], lines: list[tuple[str, list[float | None]]], *, title: str,
+               width: int = 680, height: int = 170) -> str:
+    """A small line chart on a 0-100 scale: one point per label (e.g. per wave), one line per
+    series with its values written at the points and a legend entry above the plot."""
+    left, right, top, bottom = 40, 20, 26, 22
+    pw, ph = width - left - right, height - top - bottom
+    n = max(len(labels), 1)
+
+    def xf(i: int) -> float:
+        return left + (pw * (i + 0.5) / n)
+
+    def yf(v: float) -> float:
+        return top + ph * (1 - min(max(v, 0.0), 100.0) / 100)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} '
+           f'{height}" width="{width}" height="{height}" role="img" {FONT}>',
+           f"<title>{_e(title)}</title>"]
+    for v in (0, 25, 50, 75, 100):
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{yf(v):.1f}" y2="{yf(v):.1f}" '
+                   'stroke="#e3e6ea" stroke-width="0.8"/>')
+        out.append(f'<text x="{left - 4}" y="{yf(v) + 3:.1f}" text-anchor="end" '
+                   f'fill="#555">{v}</text>')
+    for i, label in enumerate(labels):
+        out.append(f'<text x="{xf(i):.1f}" y="{height - 6}" text-anchor="middle" '
+                   f'fill="#333">{_e(_clip(label, 16))}</text>')
+    for k, (name, values) in enumerate(lines):
+        colour, dash = PALETTE[k % len(PALETTE)], DASHES[k % len(DASHES)]
+        lx = left + k * 200
+        out.append(f'<line x1="{lx}" x2="{lx + 26}" y1="9" y2="9" stroke="{colour}" '
+                   'stroke-width="2"' + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
+        out.append(f'<text x="{lx + 32}" y="12" fill="#222">{_e(_clip(name, 30))}</text>')
+        pts = [(xf(i), yf(v), v) for i, v in enumerate(values) if v is not None]
+        if len(pts) > 1:
+            out.append(f'<path d="{_path([(x, y) for x, y, _ in pts])}" fill="none" '
+                       f'stroke="{colour}" stroke-width="1.8"'
+                       + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
+        for x, y, v in pts:
+            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.6" fill="{colour}"/>')
+            dy = -5 if k % 2 == 0 else 12
+            out.append(f'<text x="{x + 4:.1f}" y="{y + dy:.1f}" fill="{colour}">'
+                       f"{round(v)}</text>")
     out.append("</svg>")
     return "\n".join(out)
 

@@ -57,9 +57,27 @@ DE: dict[str, str] = {
     "survival_many": ("Bei mehr als zwölf Unternehmen zeigt jede Tafel alle Unternehmen "
                       "gemeinsam mit ihrem 95-%-Band; die Werte der einzelnen Unternehmen "
                       "stehen in der Übersicht Unternehmen × Kanal und in den Profilen."),
+    "survival_multiples": ("Kleine Tafeln je Kanalart: die {n} Unternehmen mit dem höchsten "
+                           "und die {n} mit dem niedrigsten Index (Platz in der Rangliste vor "
+                           "dem Namen), jeweils farbig vor der Kurve aller Unternehmen (grau); "
+                           "senkrecht der Anteil noch unbeantworteter Anfragen in Prozent. "
+                           "Alle übrigen Unternehmen stehen in der Übersicht Unternehmen × "
+                           "Kanal und in den Profilen."),
+    "survival_multiples_title": "Einzelne Unternehmen im Vergleich zu allen",
     "still_open": "noch unbeantwortet", "minutes": "Minuten", "all_companies": "alle",
     "never_answered": "nie beantwortet",
     "bars_index": "Index nach Unternehmen (mit 95-%-Intervall)",
+    "waves": "Ergebnisse nach Welle", "waves_all": "Alle Unternehmen",
+    "wave_label": "Welle {n}", "waves_change": "Veränderung",
+    "waves_share": "Persönliche Antwortquote je Welle",
+    "waves_index": "Index je Welle",
+    "waves_chart": "Alle Unternehmen: Antwortquote und Index je Welle",
+    "wave_share_line": "Antwortquote (%)", "wave_index_line": "Index (Mittelwert)",
+    "waves_note": ("Jede Welle wird für sich nach denselben Regeln ausgewertet wie die "
+                   "Gesamtstudie. „Alle Unternehmen“: Antwortquote über alle Anfragen der "
+                   "Welle, Index als Mittelwert der Unternehmen. Veränderung: letzte minus "
+                   "erste Welle, bei der Antwortquote in Prozentpunkten; „–“: in einer der "
+                   "beiden Wellen nicht gemessen."),
     # profiles
     "profiles": "Unternehmensprofile", "profile_channels": "Kanäle im Vergleich",
     "outcomes": "Ergebnisse", "time_human": "Zeit bis persönliche Antwort",
@@ -129,9 +147,27 @@ EN: dict[str, str] = {
     "survival_many": ("With more than twelve companies each panel shows all companies pooled, "
                       "with its 95% band; each company's figures are in the company × channel "
                       "overview and in the profiles."),
+    "survival_multiples": ("Small panels per kind of channel: the {n} companies with the "
+                           "highest and the {n} with the lowest index (ranking place before the "
+                           "name), each in colour over the curve of all companies (grey); "
+                           "vertically the share of inquiries still unanswered in per cent. "
+                           "All other companies are in the company × channel overview and in "
+                           "the profiles."),
+    "survival_multiples_title": "Single companies compared with all",
     "still_open": "still unanswered", "minutes": "minutes", "all_companies": "all",
     "never_answered": "never answered",
     "bars_index": "Index by company (with 95% interval)",
+    "waves": "Figures per wave", "waves_all": "All companies",
+    "wave_label": "Wave {n}", "waves_change": "Change",
+    "waves_share": "Personal response rate per wave",
+    "waves_index": "Index per wave",
+    "waves_chart": "All companies: response rate and index per wave",
+    "wave_share_line": "Response rate (%)", "wave_index_line": "Index (mean)",
+    "waves_note": ("Each wave is evaluated on its own by the same rules as the whole study. "
+                   "“All companies”: response rate over all inquiries of the wave, index as "
+                   "the mean of the companies. Change: last minus first wave, for the "
+                   "response rate in percentage points; “–”: not measured in one of the two "
+                   "waves."),
     "profiles": "Company profiles", "profile_channels": "Channels side by side",
     "outcomes": "Outcomes", "time_human": "Time to personal answer",
     "best_reply": "Best answer", "worst_reply": "Weakest answer",

@@ -34,6 +34,7 @@ from .metrics import ALL_CHANNELS
 from .report_figures import scoring_methods
 from .report_findings import findings, never_answered, outcome_of, survival_curve, with_scores
 from .report_profiles import Publication, people_in, pick_replies, screenshot_uri, trim_quote
+from .report_waves import wave_figures
 from .store import Store
 from .study import Study
 
@@ -43,6 +44,8 @@ OUTCOMES = ("answered", "not_answered", "pending", "failed", "blocked", "bounced
 CHANNEL_GROUP = {"email": "mail", "webform": "mail", "mastodon": "social", "bluesky": "social",
                  "x": "social", "phone": "phone", "chat": "chat", "visit": "visit"}
 GROUP_ORDER = ["mail", "social", "phone", "chat", "visit"]
+#: above twelve companies: small multiples of this many highest and lowest ranked companies
+SMALL_EACH = 6
 SORT_SCRIPT = """document.querySelectorAll('table.sortable').forEach(function (table) {
   table.querySelectorAll('th').forEach(function (th, col) {
     th.addEventListener('click', function () {
@@ -111,7 +114,7 @@ def build_context(study: Study, store: Store, now: datetime, *, language: str,
     if anonymise and not outcomes.empty:
         outcomes["company"] = [pub.company(c, n) for c, n in
                                zip(outcomes["company_id"], outcomes["company"], strict=True)]
-    company_df, channel_df, cfg = _tables(study, store, now, outcomes, lang)
+    company_df, channel_df, cfg, scored = _tables(study, store, now, outcomes, lang)
     rows = with_scores(_records(company_df), outcomes)
     channels = with_scores(_records(channel_df), outcomes)
     overall = sorted((r for r in rows if r["channel"] == ALL_CHANNELS),
@@ -197,6 +200,7 @@ def build_context(study: Study, store: Store, now: datetime, *, language: str,
         "channels": channels, "heat": heat, "profiles": profiles,
         "sub": {(r["company_id"], r["channel"]): r for r in per_channel},
         "charts": _charts(outcomes, overall, study, t, lang),
+        "waves": wave_figures(scored, cfg, overall, t, lang),
         "methods": {**_methods(study, probes, {m["id"]: dict(m) for m in store.query(
             "SELECT id, time_source, match_method, kind FROM messages")}, t, lang, when),
             "scoring": scoring_methods(cfg, translated, t, lang, channel_names)},
@@ -214,14 +218,15 @@ def build_context(study: Study, store: Store, now: datetime, *, language: str,
 
 
 def _tables(study: Study, store: Store, now: datetime, outcomes: pd.DataFrame,
-            lang: str) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
-    """Company and channel tables with the study's scoring (issue 9), and that scoring."""
+            lang: str) -> tuple[pd.DataFrame, pd.DataFrame, Any, pd.DataFrame]:
+    """Company and channel tables with the study's scoring (issue 9), that scoring and the
+    scored outcomes (for the figures per wave)."""
     from .scoring import scoring_config, with_human_quality
 
     cfg = scoring_config(study)
     scored = with_human_quality(outcomes, study, store, now)
     return (metrics.company_table(scored, cfg, lang), metrics.channel_table(scored, cfg, lang),
-            cfg)
+            cfg, scored)
 
 
 def _effective(store: Store, rows: Any) -> dict[int, dict[str, Any]]:
@@ -362,6 +367,7 @@ def _charts(outcomes: pd.DataFrame, overall: list[dict[str, Any]], study: Study,
     units = {"minutes": t["minutes"], "hours": t["hours"], "days": t["days"]}
     panels: list[Markup] = []
     legend_series: list[charts.Series] = []
+    multiples: list[dict[str, Any]] = []
     many = len(overall) > charts.MAX_SERIES
     if not outcomes.empty:
         groups = outcomes["channel"].map(lambda c: CHANNEL_GROUP.get(c, c))
@@ -390,6 +396,9 @@ def _charts(outcomes: pd.DataFrame, overall: list[dict[str, Any]], study: Study,
                              and mine["window_closed"].eq(True).any())
                     series.append(charts.Series(r["company"], curve, never=never, slot=slot))
             title = t.get(f"group_{g}", channel_name(g, lang))
+            if many:
+                multiples.append({"title": title, "panels": _small_multiples(
+                    sub, series[0].curve, overall, axis)})
             panels.append(Markup(charts.survival_panel(series, axis, title=title,
                                                        y_label=t["still_open"],
                                                        never_label=t["never_answered"])))
@@ -403,9 +412,28 @@ def _charts(outcomes: pd.DataFrame, overall: list[dict[str, Any]], study: Study,
     legend = Markup(charts.legend(legend_series, t["never_answered"])) if legend_series else ""
     bars = [(r["company"], r.get("index"), r.get("index_ci_low"), r.get("index_ci_high"))
             for r in overall]
-    return {"panels": panels, "legend": legend, "many": many,
+    return {"panels": panels, "legend": legend, "many": many, "multiples": multiples,
+            "multiples_note": t["survival_multiples"].format(n=SMALL_EACH) if multiples else "",
             "bars": Markup(charts.index_bars(bars, title=t["bars_index"]))
             if 0 < len(bars) <= 40 else ""}
+
+
+def _small_multiples(sub: pd.DataFrame, pooled: Any, overall: list[dict[str, Any]],
+                     axis: charts.Axis) -> list[Markup]:
+    """Tiny panels for the ``SMALL_EACH`` highest and lowest ranked companies tested on this
+    kind of channel (ranking order), each against the pooled curve."""
+    tested = set(sub.loc[sub["sent_at"].notna(), "company_id"])
+    ranked = [r for r in overall if r.get("index") is not None and r["company_id"] in tested]
+    chosen = ranked[:SMALL_EACH] + ranked[max(SMALL_EACH, len(ranked) - SMALL_EACH):]
+    out: list[Markup] = []
+    for r in chosen:
+        mine = sub[sub["company_id"].eq(r["company_id"])]
+        never = (not mine["first_human_reply_at"].notna().any()
+                 and mine["window_closed"].eq(True).any())
+        label = f"{r['rank']}. {r['company']}" if r.get("rank") is not None else r["company"]
+        out.append(Markup(charts.small_panel(label, survival_curve(mine), pooled, axis,
+                                             never=never, slot=0)))
+    return out
 
 
 def _methods(study: Study, probes: list[dict[str, Any]], messages: dict[int, dict[str, Any]],
