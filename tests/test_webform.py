@@ -175,6 +175,8 @@ EXPECT: dict[str, dict[str, Any]] = {
     "nonbutton": {"anrede": "Frau", "name": "Erika Mustermann", "email": REPLY,
                   "plzort": "10115 Berlin", "homepage": "", "nachricht": assert_body,
                   "einwilligung": "ja"},
+    "conditional": {"name": "Erika Mustermann", "email": REPLY, "anliegen": "vertrag",
+                    "vertragsnummer": "K-4711", "nachricht": assert_body, "datenschutz": "ja"},
     "powermail": {"tx_powermail_pi1[field][anrede]": "Frau",
                   "tx_powermail_pi1[field][vorname]": "Erika",
                   "tx_powermail_pi1[field][name]": "Mustermann",
@@ -234,7 +236,7 @@ def test_sandbox_form_submitted(tmp_path: Path, sandbox: Any, shared_session: An
 
 @browser
 @pytest.mark.browser
-@pytest.mark.parametrize("page", ["powermail", "garden"])
+@pytest.mark.parametrize("page", ["powermail", "garden", "conditional"])
 def test_test_only_form_submitted(tmp_path: Path, testforms: Any, shared_session: Any,
                                   page: str) -> None:
     p = Probe(tmp_path, testforms.url(page), shared_session)
@@ -479,7 +481,7 @@ def test_schema_and_targets(tmp_path: Path) -> None:
 def test_no_browser_is_not_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(browser_mod.CHROMIUM_ENV, raising=False)
     monkeypatch.setattr(browser_mod, "playwright_chromium_installed", lambda: False)
-    monkeypatch.setattr(browser_mod, "system_chromium", lambda: None)
+    monkeypatch.setattr(browser_mod, "system_chromium", lambda headless=False: None)
     write_study(tmp_path, "https://example.org/kontakt")
     env = ChannelEnv(load_study(tmp_path), Store(tmp_path), SystemClock())
     with pytest.raises(NotConfigured, match="apt-get install chromium"):
@@ -506,7 +508,22 @@ def test_find_chromium_prefers_playwright_then_system(monkeypatch: pytest.Monkey
     monkeypatch.setattr(browser_mod, "playwright_chromium_installed", lambda: True)
     assert browser_mod.find_chromium() is None
     monkeypatch.setattr(browser_mod, "playwright_chromium_installed", lambda: False)
-    monkeypatch.setattr(browser_mod, "system_chromium", lambda: "/usr/bin/chromium")
+    monkeypatch.setattr(browser_mod, "system_chromium", lambda headless=False: "/usr/bin/chromium")
+    assert browser_mod.find_chromium() == "/usr/bin/chromium"
+
+
+def test_headless_work_prefers_the_system_headless_shell(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Headless probes use Debian's chromium-headless-shell where installed (as Playwright
+    uses its own headless shell); a headed run needs the full browser."""
+    installed = {"chromium": "/usr/bin/chromium",
+                 "chromium-headless-shell": "/usr/bin/chromium-headless-shell"}
+    monkeypatch.setattr(browser_mod.shutil, "which", lambda name: installed.get(name))
+    monkeypatch.delenv(browser_mod.CHROMIUM_ENV, raising=False)
+    monkeypatch.setattr(browser_mod, "playwright_chromium_installed", lambda: False)
+    assert browser_mod.find_chromium() == "/usr/bin/chromium-headless-shell"
+    assert browser_mod.find_chromium(headless=False) == "/usr/bin/chromium"
+    del installed["chromium-headless-shell"]
     assert browser_mod.find_chromium() == "/usr/bin/chromium"
 
 

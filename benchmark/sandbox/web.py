@@ -207,6 +207,10 @@ def _handler(server: FormServer) -> type[BaseHTTPRequestHandler]:
                 page = server.page(parts[1])
                 msg = form_spec(page).get("success", "Vielen Dank!") if page else "Vielen Dank!"
                 return self.send(200, _page("Danke", f"<h1>{html.escape(msg)}</h1>"))
+            if len(parts) == 2 and parts[0] == "latency" and parts[1].isdigit():
+                # a server that takes its time: forms that ask it which fields to show
+                server._stop.wait(min(int(parts[1]), 5000) / 1000)
+                return self.send(204, b"", "text/plain")
             if path in ("/", "/forms"):
                 names = sorted(p.stem for p in server.forms_dir.glob("*.html"))
                 links = "".join(f'<li><a href="/forms/{n}">{n}</a></li>' for n in names)

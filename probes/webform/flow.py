@@ -26,7 +26,7 @@ from .verdict import (
     invisible_captchas,
     snapshot,
 )
-from .waits import mark, wait_change, wait_settled
+from .waits import Requests, mark, wait_change, wait_reaction, wait_settled
 
 Save = Callable[[str, bytes, str], str]  # (name, data, kind) -> stored path
 SELECTOR_INFO_JS = """(el, sid) => { if (!el.getAttribute('data-sb-id'))
@@ -44,6 +44,7 @@ class FormVisit:
         self.full_page = full_page  # full-page screenshots instead of form region/viewport
         self.on_submit = on_submit  # work to do while the site processes the submission
         self.report = FormReport(url=url)
+        self.requests = Requests(page)
         self.decided: dict[str, Decision] = {}
         self.hidden: dict[str, Decision] = {}
         self._scan_no = 0
@@ -139,9 +140,15 @@ class FormVisit:
                 since = mark(self.frame)
                 self.report.warnings += apply(self.frame, todo, self.fi,
                                               overrides=self.fi.overrides)
-                # conditional fields: let the page react to what was entered, then look again
-                wait_settled(self.page, self.frame, since, change_ms=100, quiet_ms=60,
-                             max_ms=1000)
+                # conditional fields: let the page react to what was entered, then look
+                # again. Choices (selects, boxes, radios, dropdowns) are what reveal fields,
+                # often after a request, so they get a while to show a change; typed text
+                # rarely does, and a page that reacted at once is caught by the rescan.
+                if any(d.action in ("select", "choose", "check") for d in todo):
+                    wait_reaction(self.page, self.frame, since, self.requests.busy)
+                else:
+                    wait_settled(self.page, self.frame, since, change_ms=0, quiet_ms=50,
+                                 max_ms=1000)
                 fields, buttons = self._rescan()
             submit, nxt = classify_buttons(buttons, self.form_key, fields)
             if submit is not None or nxt is None:
@@ -224,9 +231,10 @@ class FormVisit:
 
     def _screenshot(self, form_region: bool = False) -> bytes:
         """One screenshot: the filled form's region (before submitting) or the viewport
-        (after), or the full page where that was asked for."""
+        (after), or the full page where that was asked for. The caret is left as it is
+        (hiding it costs a style recalculation per shot)."""
         if self.full_page:
-            return self.page.screenshot(full_page=True)
+            return self.page.screenshot(full_page=True, caret="initial")
         sid = next((d.field.sid for d in self.decided.values()
                     if d.field and d.field.form >= 0 and d.action in VALUE_KINDS), None)
         if form_region and sid is not None:
@@ -234,10 +242,10 @@ class FormVisit:
                 form = self.frame.locator(f'[data-sb-id="{sid}"]').first.locator(
                     "xpath=ancestor::form[1]")
                 if form.count():
-                    return form.screenshot(timeout=5000)
+                    return form.screenshot(timeout=5000, caret="initial")
             except Exception:  # noqa: BLE001 - hidden or detached: the viewport instead
                 pass
-        return self.page.screenshot()
+        return self.page.screenshot(caret="initial")
 
     def run(self, submit: bool) -> FormReport:
         self.open()

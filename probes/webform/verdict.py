@@ -269,7 +269,7 @@ def await_verdict(page: Any, before: dict[str, Any], watch: SubmitWatch, success
         elif got:
             seen, seen_at, seen_since = got, now(), time.monotonic()
             if got[0] not in ("form-gone", "ambiguous"):
-                wait_quiet(frame, 80, 600)  # then look once more: stable?
+                wait_quiet(frame, 50, 600)  # then look once more: stable?
                 continue
         else:
             seen = None

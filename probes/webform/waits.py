@@ -10,6 +10,7 @@ up after a bounded time, so a page that never settles cannot hold a form up.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 _WATCH = """(() => { if (!window.__sbWatch) {
@@ -39,6 +40,11 @@ def wait_change(frame: Any, since: Any, timeout_ms: float) -> bool:
     True if it changed, False after ``timeout_ms``."""
     if since is None:
         return True
+    if timeout_ms <= 0:  # only a look: has it changed already?
+        try:
+            return bool(frame.evaluate(CHANGED_JS, since))
+        except Exception:  # noqa: BLE001 - navigating: a change
+            return True
     try:
         frame.wait_for_function(CHANGED_JS, arg=since, polling=POLL_MS,
                                 timeout=max(1, int(timeout_ms)))
@@ -71,4 +77,50 @@ def wait_settled(page: Any, frame: Any, since: Any, change_ms: float,
         left = max_ms - (time.monotonic() - start) * 1000
         if left > 0:
             wait_quiet(frame, quiet_ms, left)
+    return changed
+
+
+class Requests:
+    """The page's requests still in flight (fetches, XHRs, documents, scripts, frames): a
+    page that reacts to an input by asking its server is given time to draw the answer."""
+
+    KINDS = ("xhr", "fetch", "document", "script")
+
+    def __init__(self, page: Any) -> None:
+        self.pending: set[int] = set()
+        self.started = 0
+        page.on("request", self._start)
+        page.on("requestfinished", self._end)
+        page.on("requestfailed", self._end)
+
+    def _start(self, req: Any) -> None:
+        try:
+            if req.resource_type in self.KINDS:
+                self.pending.add(id(req))
+                self.started += 1
+        except Exception:  # noqa: BLE001
+            pass
+
+    def _end(self, req: Any) -> None:
+        self.pending.discard(id(req))
+
+    def busy(self) -> bool:
+        return bool(self.pending)
+
+
+def wait_reaction(page: Any, frame: Any, since: Any, busy: Callable[[], bool],
+                  first_ms: float = 40, max_ms: float = 1500, quiet_ms: float = 50) -> bool:
+    """After a choice (a select, a box, a radio): wait ``first_ms`` for the page to react;
+    while a request it started is still in flight, keep waiting (up to ``max_ms``) for its
+    answer to change the page; then wait for quiet. True if the page changed."""
+    start = time.monotonic()
+    changed = wait_change(frame, since, first_ms)
+    while not changed and busy():
+        left = max_ms - (time.monotonic() - start) * 1000
+        if left <= 0:
+            break
+        changed = wait_change(frame, since, min(100, left))
+    if changed:
+        left = max_ms - (time.monotonic() - start) * 1000
+        wait_settled(page, frame, None, 0, quiet_ms, max(quiet_ms * 2, left))
     return changed
