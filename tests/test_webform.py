@@ -177,6 +177,8 @@ EXPECT: dict[str, dict[str, Any]] = {
                   "einwilligung": "ja"},
     "conditional": {"name": "Erika Mustermann", "email": REPLY, "anliegen": "vertrag",
                     "vertragsnummer": "K-4711", "nachricht": assert_body, "datenschutz": "ja"},
+    "cookiebanner": {"name": "Erika Mustermann", "email": REPLY, "nachricht": assert_body,
+                     "cookie_choice": "necessary"},
     "powermail": {"tx_powermail_pi1[field][anrede]": "Frau",
                   "tx_powermail_pi1[field][vorname]": "Erika",
                   "tx_powermail_pi1[field][name]": "Mustermann",
@@ -236,7 +238,7 @@ def test_sandbox_form_submitted(tmp_path: Path, sandbox: Any, shared_session: An
 
 @browser
 @pytest.mark.browser
-@pytest.mark.parametrize("page", ["powermail", "garden", "conditional"])
+@pytest.mark.parametrize("page", ["powermail", "garden", "conditional", "cookiebanner"])
 def test_test_only_form_submitted(tmp_path: Path, testforms: Any, shared_session: Any,
                                   page: str) -> None:
     p = Probe(tmp_path, testforms.url(page), shared_session)
@@ -255,7 +257,9 @@ def test_send_time_is_confirmation_time(tmp_path: Path, sandbox: Any, shared_ses
     p = Probe(tmp_path, sandbox.url("jsinline"), shared_session)  # answers after 300 ms
     before = p.clock.now()
     result = p.channel.send(p.pc)
-    assert before < result.sent_at <= p.clock.now()
+    # the site's Date header: its own time, in whole seconds
+    assert result.time_source == "http-date-header"
+    assert before.replace(microsecond=0) <= result.sent_at <= p.clock.now()
     assert result.detail["confirmation"] == "Ihre Nachricht wurde erfolgreich versendet."
 
 

@@ -30,7 +30,7 @@ REJECT = re.compile(r"ablehnen|nur (notwendige|essenzielle|erforderliche|technis
 ACCEPT = re.compile(r"^\W*(alle\s+)?(cookies\s+)?(akzeptieren|zustimmen|annehmen|erlauben)|"
                     r"accept|allow all|^\W*(ok|got it|verstanden|einverstanden)\W*$|agree")
 
-COOKIE_JS = r"""(want) => {
+COOKIE_JS = r"""(wants) => wants.map((want, k) => {
   const rx = new RegExp(want, 'i');
   const out = [];
   const walk = root => { for (const el of root.querySelectorAll('*')) {
@@ -48,13 +48,14 @@ COOKIE_JS = r"""(want) => {
     for (let i = 0; i < 8 && n; i++) { ctx = (n.innerText || n.textContent || '');
       if (/cookie/i.test(ctx) || /cookie|consent|cmp|gdpr|privacy/i.test(
         (typeof n.className === 'string' ? n.className : '') + ' ' + (n.id || ''))) {
-        if (!el.getAttribute('data-sb-cookie')) el.setAttribute('data-sb-cookie', 'c' + out.length);
+        if (!el.getAttribute('data-sb-cookie')) el.setAttribute('data-sb-cookie',
+          'c' + k + '-' + out.length);
         out.push(el.getAttribute('data-sb-cookie')); break; }
       n = n.parentElement || (n.parentNode && n.parentNode.host); }
   } };
   walk(document);
   return out;
-}"""
+})"""
 
 
 def classify_buttons(buttons: list[dict[str, Any]], form_key: int,
@@ -97,13 +98,15 @@ def classify_buttons(buttons: list[dict[str, Any]], form_key: int,
 
 def dismiss_cookie_banner(page: Any) -> bool:
     """Click "reject"/"only necessary" (else "accept") on a cookie banner; True if clicked."""
-    for pattern in (REJECT, ACCEPT):
-        for frame in page.frames:
-            try:
-                hits = frame.evaluate(COOKIE_JS, pattern.pattern)
-            except Exception:  # noqa: BLE001
-                continue
-            for hit in hits[:1]:
+    found: list[tuple[Any, list[list[str]]]] = []
+    for frame in page.frames:  # one look per frame for both kinds of button
+        try:
+            found.append((frame, frame.evaluate(COOKIE_JS, [REJECT.pattern, ACCEPT.pattern])))
+        except Exception:  # noqa: BLE001 - detached or navigating frame
+            continue
+    for k in (0, 1):  # any frame's "reject" before any frame's "accept"
+        for frame, hits_by_kind in found:
+            for hit in hits_by_kind[k][:1]:
                 try:
                     since = mark(frame)
                     frame.locator(f'[data-sb-cookie="{hit}"]').first.click(timeout=2000)

@@ -130,11 +130,10 @@ def _blur(loc: Any) -> None:
 
 def _check(frame: Any, selector: str, timeout_ms: int) -> None:
     loc = frame.locator(selector).first
-    if loc.is_checked():
-        return
-    try:  # styled boxes hide the input under their label: short wait, then the label
+    try:  # a no-op if ticked already; raises unless the box ends up ticked
         loc.check(timeout=min(timeout_ms, 500))
-    except Exception:  # noqa: BLE001
+        return
+    except Exception:  # noqa: BLE001 - styled boxes hide the input under their label
         try:
             label = frame.locator(f"label:has({selector})").or_(
                 frame.locator(f"label[for='{loc.get_attribute('id') or '-'}']")).first
