@@ -85,7 +85,7 @@ def _process(study: Study, store: Store, index: ProbeIndex, raw: bytes,
                            matched=probe_id is not None, probe_text=probe_text,
                            persona_name=persona_name,
                            response_seconds=(when - sent_at).total_seconds()
-                           if when and sent_at else None)
+                           if when and sent_at else None, parsed=msg)
     reasons = list(cls.reasons)
     if cls.uncertain:
         reasons.append(UNCERTAIN_REASON)

@@ -116,7 +116,9 @@ def match_rules(rules: list[R.Rule], text: str, ev: Evidence, kind: Kind, where:
     low = gate_text(text)
     used: dict[str, float] = {}
     for rule in rules:
-        if rule.anchors and not any(a in low for a in rule.anchors):
+        anchors = rule.anchors
+        if anchors and not (anchors[0] in low if len(anchors) == 1
+                            else any(a in low for a in anchors)):
             continue
         m = rule.pattern.search(text)
         if not m:
