@@ -402,3 +402,25 @@ def test_personalised_newsletter_is_still_unrelated() -> None:
            "Jetzt entdecken!\n\nNewsletter abbestellen: https://x.example/u\n").encode()
     c = classify_message(raw, probe_text=PROBE_DE, persona_name=PERSONA)
     assert c.kind == "unrelated", show(c)
+
+
+def test_anchor_gate_finds_what_substring_search_finds() -> None:
+    """The one-pass keyword gate (Aho-Corasick) sees exactly the anchor words a substring test
+    per anchor sees, overlapping and nested words included, so no rule is skipped wrongly."""
+    import random
+
+    from servicebench.classify import rules as rules_mod
+    from servicebench.classify.anchors import gate_text
+    from servicebench.classify.evidence import anchors_in
+
+    lists = [v for v in vars(rules_mod).values()
+             if isinstance(v, list) and v and hasattr(v[0], "anchors")]
+    words = [a for rs in lists for r in rs for a in (r.anchors or ())]
+    rng = random.Random(7)
+    for _ in range(2000):
+        rules = rng.choice(lists)
+        low = gate_text("".join(
+            rng.choice(words) if rng.random() < 0.3 else rng.choice(["ab", " ", "Ünter", "ß"])
+            for _ in range(rng.randint(0, 30))))
+        want = {a for r in rules for a in (r.anchors or ()) if a in low}
+        assert anchors_in(rules, low) == want, low

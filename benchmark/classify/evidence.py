@@ -12,7 +12,9 @@ skips rules whose words do not occur.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+import ahocorasick
 
 from . import rules as R
 from .anchors import gate_text
@@ -114,11 +116,10 @@ def match_rules(rules: list[R.Rule], text: str, ev: Evidence, kind: Kind, where:
     if not rules or not text:
         return
     low = gate_text(text)
+    present = anchors_in(rules, low)
     used: dict[str, float] = {}
     for rule in rules:
-        anchors = rule.anchors
-        if anchors and not (anchors[0] in low if len(anchors) == 1
-                            else any(a in low for a in anchors)):
+        if rule.anchors and present.isdisjoint(rule.anchors):
             continue
         m = rule.pattern.search(text)
         if not m:
@@ -130,3 +131,23 @@ def match_rules(rules: list[R.Rule], text: str, ev: Evidence, kind: Kind, where:
         used[rule.category] = used.get(rule.category, 0.0) + weight
         ev.add(kind, weight, f"{where}: {rule.label} '{snippet(m.group(0))}'", rule.category,
                feature=f"{where}:{rule.category}")
+
+
+_AUTOMATA: dict[int, tuple[list[R.Rule], Any]] = {}
+
+
+def anchors_in(rules: list[R.Rule], low: str) -> set[str]:
+    """The anchor words of ``rules`` that occur in ``low`` (a :func:`gate_text`), found in
+    one pass by an Aho-Corasick automaton (overlapping and nested words included), instead
+    of one substring search per anchor of every rule."""
+    got = _AUTOMATA.get(id(rules))
+    if got is None or got[0] is not rules:
+        automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
+        for word in {a for r in rules for a in (r.anchors or ())}:
+            automaton.add_word(word, word)
+        if len(automaton):
+            automaton.make_automaton()
+        got = _AUTOMATA[id(rules)] = (rules, automaton if len(automaton) else None)
+    if got[1] is None:
+        return set()
+    return {word for _, word in got[1].iter(low)}

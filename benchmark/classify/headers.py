@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses
 
@@ -27,13 +28,6 @@ def header_value(msg: Message, name: str) -> str:
     return header(msg, name)[:2000]
 
 
-def _all_values(msg: Message, name: str) -> list[str]:
-    try:
-        return [str(v)[:3000] for v in (msg.get_all(name) or [])][:40]
-    except Exception:  # noqa: BLE001
-        return []
-
-
 def display_name(msg: Message, name: str) -> tuple[str, str]:
     try:
         pairs = getaddresses([str(v) for v in (msg.get_all(name) or [])][:5])
@@ -45,8 +39,40 @@ def display_name(msg: Message, name: str) -> tuple[str, str]:
     return "", ""
 
 
+_PLATFORM_HEADERS = {h.lower(): i for i, h in enumerate(R.PLATFORM_VALUE_HEADERS)}
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+
+
+def _platform_values(msg: Message) -> str:
+    """The headers a helpdesk platform leaves its name in, as one text. Read from the raw
+    header lines: parsing Received, DKIM-Signature or Message-ID into header objects costs
+    more than the rest of the classification of a message, and a name is found as well in
+    the raw value (encoded words are decoded)."""
+    by_name: list[list[str]] = [[] for _ in R.PLATFORM_VALUE_HEADERS]
+    try:
+        items = msg.raw_items()
+        for name, value in items:
+            i = _PLATFORM_HEADERS.get(str(name).lower())
+            if i is None or len(by_name[i]) >= 40:
+                continue
+            v = _FOLD.sub("", str(value)).strip()
+            if "=?" in v:
+                v = _decoded(v)
+            by_name[i].append(v[:3000])
+    except Exception:  # noqa: BLE001 - a header that cannot be read is left out
+        pass
+    return " ".join(v for vs in by_name for v in vs)[:30_000]
+
+
+def _decoded(value: str) -> str:
+    try:
+        return str(make_header(decode_header(value)))
+    except Exception:  # noqa: BLE001 - malformed encoded words: the raw text
+        return value
+
+
 def detect_platforms(msg: Message, names: list[str], text: str) -> list[str]:
-    values = " ".join(v for n in R.PLATFORM_VALUE_HEADERS for v in _all_values(msg, n))[:30_000]
+    values = _platform_values(msg)
     found = []
     for p in R.PLATFORMS:
         if (any(n.startswith(p.header_prefixes) for n in names)
