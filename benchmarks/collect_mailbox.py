@@ -22,6 +22,7 @@ import imaplib
 import json
 import os
 import random
+import resource
 import ssl
 import subprocess
 import sys
@@ -199,8 +200,11 @@ def run(n: int, probes: int, keep: bool) -> None:
         fetch, count = imap_fetch_all(dv)
         cli = str(Path(sys.executable).with_name("servicebench"))
         t = time.perf_counter()
+        c = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run([cli, "collect", str(folder)], check=True)
         collect = time.perf_counter() - t
+        c2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        collect_cpu = c2.ru_utime + c2.ru_stime - c.ru_utime - c.ru_stime
         per, rules = match_cost(folder, mails)
         store = Store(folder)
         matched = store.one("SELECT count(*) FROM messages WHERE probe_id IS NOT NULL")[0]
@@ -211,6 +215,8 @@ def run(n: int, probes: int, keep: bool) -> None:
         print(f"plain IMAP fetch of every message: {fetch:6.1f} s  {count / fetch:8.0f} msg/s")
         print(f"servicebench collect (first):      {collect:6.1f} s  {count / collect:8.0f} msg/s"
               f"  ({total} stored, {matched} matched to a probe)")
+        print(f"  its CPU time (what it costs on an otherwise idle core): {collect_cpu:6.1f} s "
+              f"{count / collect_cpu:8.0f} msg/s; load average {os.getloadavg()[0]:.1f}")
         print(f"ProbeIndex.match alone:            {per:6.1f} us per message  rules: "
               + ", ".join(f"{k or 'none'} {v}" for k, v in sorted(rules.items(),
                                                                    key=lambda kv: -kv[1])))
