@@ -90,7 +90,8 @@ def _apply_one(frame: Any, d: Decision, fi: FormInput, timeout_ms: int, spec: An
             _blur(loc)
         else:
             try:
-                loc.fill(d.value, timeout=timeout_ms)
+                if not (d.value and _type_in(frame, f.selector, d.value)):
+                    loc.fill(d.value, timeout=timeout_ms)
             except Exception:  # noqa: BLE001 - covered or odd widgets: set it like a script
                 loc.evaluate(SET_VALUE_JS, d.value)
             # one round trip: what the field holds now, and leave it (blur) as a person would
@@ -138,6 +139,33 @@ def on_element(frame: Any, selector: str, js: str, arg: Any = None) -> Any:
     element through Playwright's selector engine, which costs about ten times as much; this
     is for elements just found by a scan."""
     return frame.evaluate(_ON_ELEMENT_JS.replace("FN", js), [selector, arg])
+
+
+# Focus a visible, enabled, editable text field and select what it holds, as Playwright's
+# fill does before it inserts the text; false where that is not so (then Playwright's fill,
+# with its waiting, takes over).
+FOCUS_TEXT_JS = """el => {
+  const text = el.tagName === 'TEXTAREA' || (el.tagName === 'INPUT' &&
+    ['', 'text', 'email', 'tel', 'url', 'search', 'password', 'number']
+      .includes((el.getAttribute('type') || '').toLowerCase()));
+  if (!text || el.disabled || el.readOnly || !el.isConnected) return false;
+  const r = el.getBoundingClientRect(), cs = getComputedStyle(el);
+  if (r.width === 0 || r.height === 0 || cs.visibility !== 'visible') return false;
+  el.focus();
+  if (el.getRootNode().activeElement !== el) return false;
+  el.select();
+  return true;
+}"""
+
+
+def _type_in(frame: Any, selector: str, value: str) -> bool:
+    """Type ``value`` into a text field as Playwright's fill does (focus, select all, insert
+    the text as one input event), without its wait for an animation frame per check: a
+    tenth of the time per field. False if the field is not a plain, usable text field."""
+    if not on_element(frame, selector, FOCUS_TEXT_JS):
+        return False
+    frame.page.keyboard.insert_text(value)
+    return True
 
 
 def _blur(loc: Any) -> None:
