@@ -559,3 +559,39 @@ def test_form_server_parses_what_builders_send() -> None:
     assert check(spec, {"email": ["a@b.cd"], "hp": [""]}) == []
     assert check(spec, {"email": ["a@b.cd"], "hp": ["spam"]}) == [("hp", "spam")]
     assert check(spec, {"email": [" "]})[0][0] == "email"
+
+
+@browser
+@pytest.mark.browser
+def test_only_requests_after_an_action_hold_the_wait(testforms: Any) -> None:
+    """A request already in flight (a chat widget's long poll) does not make every choice
+    wait; one the choice started does, until it is answered."""
+    from playwright.sync_api import sync_playwright
+
+    from servicebench.probes.webform.waits import Requests
+
+    with sync_playwright() as pw:
+        b = browser_mod.launch(pw)
+        try:
+            page = b.new_page()
+            requests = Requests(page)
+
+            def until(cond: Any) -> bool:  # events arrive while Playwright is waiting
+                for _ in range(200):
+                    if cond():
+                        return True
+                    page.wait_for_timeout(10)
+                return False
+
+            page.goto(testforms.url("conditional"))
+            page.evaluate("() => { fetch('/latency/4000'); }")  # the long poll
+            assert until(requests.busy)
+            before = requests.started
+            assert not requests.busy(before)
+            page.select_option("#anliegen", "vertrag")  # asks the server (400 ms)
+            assert until(lambda: requests.busy(before))
+            page.wait_for_selector("#vnr", timeout=5000)
+            assert until(lambda: not requests.busy(before))
+            assert requests.busy()  # the long poll is still open
+        finally:
+            b.close()

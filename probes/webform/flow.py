@@ -137,7 +137,7 @@ class FormVisit:
                         self.hidden[d.field.sid] = d  # may show up in a later step
                     elif d.field:
                         self.decided[d.field.sid] = d
-                since = mark(self.frame)
+                since, asked = mark(self.frame), self.requests.started
                 self.report.warnings += apply(self.frame, todo, self.fi,
                                               overrides=self.fi.overrides)
                 # conditional fields: let the page react to what was entered, then look
@@ -145,7 +145,8 @@ class FormVisit:
                 # often after a request, so they get a while to show a change; typed text
                 # rarely does, and a page that reacted at once is caught by the rescan.
                 if any(d.action in ("select", "choose", "check") for d in todo):
-                    wait_reaction(self.page, self.frame, since, self.requests.busy)
+                    wait_reaction(self.page, self.frame, since,
+                                  lambda asked=asked: self.requests.busy(asked))
                 else:
                     wait_settled(self.page, self.frame, since, change_ms=0, quiet_ms=50,
                                  max_ms=1000)

@@ -87,7 +87,7 @@ class Requests:
     KINDS = ("xhr", "fetch", "document", "script")
 
     def __init__(self, page: Any) -> None:
-        self.pending: set[int] = set()
+        self.pending: dict[int, int] = {}  # request -> its number in the order started
         self.started = 0
         page.on("request", self._start)
         page.on("requestfinished", self._end)
@@ -96,16 +96,18 @@ class Requests:
     def _start(self, req: Any) -> None:
         try:
             if req.resource_type in self.KINDS:
-                self.pending.add(id(req))
                 self.started += 1
+                self.pending[id(req)] = self.started
         except Exception:  # noqa: BLE001
             pass
 
     def _end(self, req: Any) -> None:
-        self.pending.discard(id(req))
+        self.pending.pop(id(req), None)
 
-    def busy(self) -> bool:
-        return bool(self.pending)
+    def busy(self, since: int = 0) -> bool:
+        """Whether a request started after the ``since``-th (``started`` at the time) is
+        still in flight: a chat widget's long poll from before the action does not count."""
+        return any(n > since for n in self.pending.values())
 
 
 def wait_reaction(page: Any, frame: Any, since: Any, busy: Callable[[], bool],
