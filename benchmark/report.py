@@ -25,9 +25,10 @@ from weasyprint.urls import URLFetcher
 
 from .clock import clock_from_env
 from .errors import ServicebenchError
+from .gc_tuning import relaxed_gc
 from .i18n import LANGUAGES, format_duration, format_number, format_percent
 from .report_context import build_context, excerpt  # noqa: F401  (excerpt: public API)
-from .report_pdf import ReportHTML, relaxed_gc
+from .report_pdf import ReportHTML
 from .store import Store
 from .study import Study
 

@@ -1,46 +1,25 @@
 """WeasyPrint set up for long reports (issue 12: 500 companies, ~550 pages).
 
-Two measures, neither changes a pixel of the report:
-
-- :func:`relaxed_gc`: a report builds millions of small, long-lived objects (boxes, styles,
-  pandas frames). Python's cyclic collector runs after every 700 new objects and then walks
-  them again and again; with a 50,000-object threshold the PDF of 500 companies takes ~9 s
-  less CPU and no more memory (the objects are live, there is little garbage to find).
-- :class:`ReportHTML`: WeasyPrint's user-agent stylesheet styles ``::marker`` and the
-  footnote/note pseudo-elements of *every* element, so it keeps seven computed styles per
-  element. The report has markers only on list items and uses no footnotes, so its copy of
-  the stylesheet scopes ``::marker`` to ``li``/``summary`` and leaves the note rules out
-  (unless the HTML uses footnotes or notes, e.g. in a user's own template): ~30 % less peak
-  memory at 500 companies. If a WeasyPrint version ships a different stylesheet or no
-  ``_ua_stylesheets`` hook, the stock stylesheet is used.
+WeasyPrint's user-agent stylesheet styles ``::marker`` and the footnote/note pseudo-elements
+of *every* element, so it keeps seven computed styles per element. The report has markers
+only on list items and uses no footnotes, so :class:`ReportHTML` uses a copy of the
+stylesheet that scopes ``::marker`` to ``li``/``summary`` and leaves the note rules out
+(unless the HTML uses footnotes or notes, e.g. in a user's own template): the same pages,
+~30 % less peak memory at 500 companies. If a WeasyPrint version ships a different
+stylesheet or no ``_ua_stylesheets`` hook, the stock stylesheet is used.
 """
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from weasyprint import CSS, HTML
 
-GC_THRESHOLD = 50_000
 _MARKER = "::marker {"
 _NOTES = re.compile(r"^::(?:footnote|note)-[\w-]+ \{[^\n]*\}\n", re.M)
-
-
-@contextmanager
-def relaxed_gc(threshold: int = GC_THRESHOLD) -> Iterator[None]:
-    """Run the block with a higher first-generation threshold of the cyclic collector."""
-    old = gc.get_threshold()
-    gc.set_threshold(max(threshold, old[0]), *old[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
 
 
 @cache
