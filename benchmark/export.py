@@ -17,6 +17,7 @@ import pandas as pd
 from .clock import clock_from_env, utc_iso
 from .errors import ServicebenchError
 from .followups import follow_up_outcomes
+from .gc_tuning import relaxed_gc
 from .i18n_reasons import reason_texts
 from .metrics import TIME_COLUMNS, channel_table, company_table, message_reasons, probe_outcomes
 from .scoring import scoring_config, with_human_quality
@@ -140,8 +141,13 @@ def export_tables(study: Study, store: Store, fmt: str, out_dir: Path,
     """
     if fmt not in FORMATS:
         raise ServicebenchError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    with relaxed_gc():
+        return _export(study, store, fmt, Path(out_dir), now, wave, language, excel)
+
+
+def _export(study: Study, store: Store, fmt: str, out_dir: Path, now: datetime | None,
+            wave: int | None, language: str | None, excel: bool) -> list[Path]:
     language = language or study.language
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     now = now or store.stored_as_of() or clock_from_env().now()
     outcomes = probe_outcomes(study, store, now)

@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
-from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 from .clock import clock_from_env
 from .errors import ServicebenchError
+from .gc_tuning import relaxed_gc
 from .i18n import LANGUAGES, format_duration, format_number, format_percent
 from .report_context import build_context, excerpt  # noqa: F401  (excerpt: public API)
+from .report_pdf import ReportHTML
 from .store import Store
 from .study import Study
 
@@ -98,12 +99,13 @@ def render_report(study: Study, store: Store, fmt: str, out: Path,
     if out.is_dir():
         out = out / f"report.{fmt}"
     out.parent.mkdir(parents=True, exist_ok=True)
-    html = render_html(study, store, template_dir=template_dir, now=now, options=options,
-                       fmt=fmt, out=out)
-    if fmt == "html":
-        out.write_text(html, encoding="utf-8")
-    else:
-        HTML(string=html, base_url=None, url_fetcher=SafeURLFetcher()).write_pdf(out)
+    with relaxed_gc():
+        html = render_html(study, store, template_dir=template_dir, now=now, options=options,
+                           fmt=fmt, out=out)
+        if fmt == "html":
+            out.write_text(html, encoding="utf-8")
+        else:
+            ReportHTML(string=html, base_url=None, url_fetcher=SafeURLFetcher()).write_pdf(out)
     return out
 
 

@@ -33,6 +33,7 @@ from .intervals import (
 from .scoring import (
     CRITERIA,
     CellScore,
+    Rows,
     Scoring,
     combine_channels,
     rank_ranges,
@@ -92,23 +93,23 @@ def _isnan(v: Any) -> bool:
     return isinstance(v, float) and math.isnan(v)
 
 
-def _aggregate(group: pd.DataFrame) -> dict[str, Any]:
+def _aggregate(group: pd.DataFrame | Rows) -> dict[str, Any]:
     """Counts, shares and times of one cell (see the module doc). Shares are stored with
     their counts (``_k_<share>``, ``_n``); :func:`_with_intervals` adds the intervals."""
-    outcome = group["outcome"].to_numpy()
+    outcome = np.asarray(group["outcome"])
     is_measured = (outcome == "answered") | (outcome == "not_answered")
     is_answered = outcome == "answered"
     n = int(is_measured.sum())
-    secs = [float(s) for s in group["seconds_to_first_human_reply"].to_numpy()[is_answered]]
-    observed = group["observed_seconds"].to_numpy()
+    secs = [float(s) for s in np.asarray(group["seconds_to_first_human_reply"])[is_answered]]
+    observed = np.asarray(group["observed_seconds"])
     has_obs = pd.notna(observed)
     dur = [float(x) for x in observed[has_obs]]
-    obs = [not bool(c) for c in group["censored"].to_numpy()[has_obs]]
-    out: dict[str, Any] = {"n_probes": len(group), "n_sent": len(dur), "_n": n}
+    obs = [not bool(c) for c in np.asarray(group["censored"])[has_obs]]
+    out: dict[str, Any] = {"n_probes": len(outcome), "n_sent": len(dur), "_n": n}
     for name in ("answered", "not_answered", "pending", "failed", "blocked", "bounced"):
         out[f"n_{name}"] = int((outcome == name).sum())
     out["_k_answered_share"] = len(secs)
-    out["_k_any_reply_share"] = int(pd.notna(group["first_reply_at"].to_numpy()[is_measured])
+    out["_k_any_reply_share"] = int(pd.notna(np.asarray(group["first_reply_at"])[is_measured])
                                     .sum())
     for name, limit in WITHIN.items():
         out[f"_k_{name}"] = sum(1 for x in secs if x <= limit)
@@ -119,11 +120,11 @@ def _aggregate(group: pd.DataFrame) -> dict[str, Any]:
     out["km_median_hours"] = km / HOUR if km is not None else None
     out["km_median_ci_low_hours"] = low / HOUR if low is not None else None
     out["km_median_ci_high_hours"] = high / HOUR if high is not None else None
-    ack = group["acknowledged"].to_numpy()[is_measured]
+    ack = np.asarray(group["acknowledged"])[is_measured]
     out["ack_share"] = sum(1 for v in ack if v is True) / n if n else None
-    answered = group[is_answered]
-    out["checklist_coverage"] = _mean(answered["checklist_coverage"])
-    sal = [bool(v) for v in answered["personal_salutation"] if v is not None and not _isnan(v)]
+    out["checklist_coverage"] = _mean(np.asarray(group["checklist_coverage"])[is_answered])
+    sal = [bool(v) for v in np.asarray(group["personal_salutation"])[is_answered]
+           if v is not None and not _isnan(v)]
     out["personal_salutation_rate"] = sum(sal) / len(sal) if sal else None
     out["small_sample"] = n < SMALL_SAMPLE
     return out
@@ -162,23 +163,25 @@ def company_table(outcomes: pd.DataFrame, scoring: Scoring | None = None,
     cfg = scoring or Scoring()
     if outcomes.empty:
         return pd.DataFrame(columns=COMPANY_COLUMNS)
-    groups = [((cid, ch), g) for (cid, ch), g in
-              outcomes.groupby(["company_id", "channel"], sort=True)]
+    groups = Rows.groups(outcomes, ["company_id", "channel"])
     cells = score_cells(groups, cfg)
     records: list[dict[str, Any]] = []
     reps: list[np.ndarray] = []
     for (cid, ch), g in groups:
-        records.append({"company_id": cid, "company": g["company"].iloc[0], "channel": ch,
+        records.append({"company_id": cid, "company": g["company"][0], "channel": ch,
                         **_aggregate(g), **_score_fields(cells[(cid, ch)], cfg, language),
                         "weight": cfg.channel_weight(ch)})
         reps.append(cells[(cid, ch)].replicates)
     all_channels = sorted(outcomes["channel"].unique())
-    for cid, g in outcomes.groupby("company_id", sort=True):
-        mine = {ch: c for (c_id, ch), c in cells.items() if c_id == cid}
+    by_company: dict[Any, dict[str, CellScore]] = {}
+    for (c_id, ch), c in cells.items():
+        by_company.setdefault(c_id, {})[ch] = c
+    for cid, g in Rows.groups(outcomes, ["company_id"]):
+        mine = by_company.get(cid, {})
         combined = combine_channels(mine, cfg)
         point, rep, used = combined.index, combined.replicates, list(combined.subscores)
         low, high = combined.low, combined.high
-        records.append({"company_id": cid, "company": g["company"].iloc[0],
+        records.append({"company_id": cid, "company": g["company"][0],
                         "channel": ALL_CHANNELS, **_aggregate(g),
                         **{f"{c}_score": None for c in CRITERIA},
                         "index": point, "index_ci_low": low, "index_ci_high": high,
@@ -211,9 +214,9 @@ def channel_table(outcomes: pd.DataFrame, scoring: Scoring | None = None,
     cfg = scoring or Scoring()
     if outcomes.empty:
         return pd.DataFrame(columns=CHANNEL_COLUMNS)
-    groups = list(outcomes.groupby("channel", sort=True))
+    groups = Rows.groups(outcomes, ["channel"])
     cells = score_cells(groups, cfg)
-    records = [{"channel": ch, "n_companies": g["company_id"].nunique(), **_aggregate(g),
+    records = [{"channel": ch, "n_companies": len(set(g["company_id"])), **_aggregate(g),
                 **_score_fields(cells[ch], cfg, language), "weight": cfg.channel_weight(ch),
                 "rank": None, "rank_best": None, "rank_worst": None}
                for ch, g in groups]

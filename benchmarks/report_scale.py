@@ -1,6 +1,7 @@
 """Time and peak memory of report (PDF, HTML) and export (XLSX, CSV) at growing study sizes.
 
     python benchmarks/report_scale.py [--sizes 50,150,500] [--channels email,webform,phone]
+                                      [--tasks pdf,html,xlsx,csv] [--keep DIR]
 
 Each size gets a synthetic study (benchmarks/synthetic_study.py: 2 scenarios per channel, so
 500 companies x 3 channels = 3,000 inquiries); each task runs in a fresh process, so its
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", default="50,150,500")
     ap.add_argument("--channels", default="email,webform,phone")
     ap.add_argument("--keep", type=Path, help="Keep the studies in this folder.")
+    ap.add_argument("--tasks", default="pdf,html,xlsx,csv",
+                    help="Which tasks to run (pdf, html, xlsx, csv).")
     a = ap.parse_args(argv)
     base = a.keep or Path(tempfile.mkdtemp(prefix="sb-scale-"))
     cli = [sys.executable, "-m", "servicebench.cli"]
@@ -59,6 +62,8 @@ def main(argv: list[str] | None = None) -> None:
                            stdout=subprocess.DEVNULL)
         n_probes = n * len(a.channels.split(",")) * 2
         for name, args in TASKS.items():
+            if name.split()[-1] not in a.tasks.split(","):
+                continue
             cmd = cli + [args[0], str(study)] + [x.format(out=study) for x in args[1:]]
             wall, cpu, rss = run(cmd)
             print(f"{n:>9} {n_probes:>6}  {name:<12} {wall:>7.1f} {cpu:>7.1f} {rss:>8.0f}",
