@@ -10,6 +10,7 @@ import string
 from pathlib import Path
 from typing import Any
 
+from .classify.rules import REPLY_MARKER
 from .study import Study
 
 QUOTE_CHARS = 480
@@ -30,10 +31,13 @@ _SIGNATURE = re.compile(r"^\s*(--|__|—)\s*$")
 
 
 def trim_quote(text: str | None, limit: int = QUOTE_CHARS) -> str:
-    """A reply as a quote: without quoted earlier mail, quote headers and the signature
-    (everything from the closing formula on), blank runs squeezed, cut at a word."""
+    """A reply as a quote: without quoted earlier mail, quote headers, helpdesk markers and
+    the signature (everything from the closing formula on), blank runs squeezed, cut at a
+    word."""
     lines: list[str] = []
     for line in (text or "").splitlines():
+        if REPLY_MARKER.match(line):  # a helpdesk's "reply above this line": not the answer
+            continue
         if line.lstrip().startswith(">") or _QUOTE_HEADER.match(line) or _SIGNATURE.match(line):
             if lines:
                 break

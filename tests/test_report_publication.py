@@ -259,3 +259,14 @@ def test_html_ranking_sorts_by_click_under_its_csp(study, tmp_path) -> None:
     assert not errors, errors
     assert before == "Acme GmbH"  # by rank
     assert after_asc == "Acme GmbH" and after_desc == "Dora Digital GmbH"  # by name
+
+
+def test_quotes_leave_out_helpdesk_markers_quoted_mail_and_signature() -> None:
+    from servicebench.report_profiles import trim_quote
+
+    reply = ("##- Please type your reply above this line -##\n\nDear Alex Morgan,\n\n"
+             "you can switch tariffs at any time.\n\nKind regards\nTom Baker\n\n"
+             "On 30 Nov 2026 Alex Morgan wrote:\n> Can I switch?")
+    assert trim_quote(reply) == "Dear Alex Morgan,\n\nyou can switch tariffs at any time."
+    german = "##- Bitte geben Sie Ihre Antwort über dieser Zeile ein -##\nHallo Frau Muster,\nja."
+    assert trim_quote(german) == "Hallo Frau Muster,\nja."
