@@ -35,6 +35,13 @@ CATEGORY = {  # category prefix -> (de, en)
 
 # (pattern on the text without weight, German template, English template); groups by number
 PATTERNS: list[tuple[re.Pattern[str], str, str]] = [(re.compile(p, re.I), de, en) for p, de, en in [
+    (r"^uncertain: automated and human evidence are close; worth a look$",
+     "unsicher: die Hinweise auf automatisch und persönlich halten sich die Waage; bitte prüfen",
+     "uncertain: automated and human evidence are close; worth a look"),
+    (r"^logged by the tester: (\w+) contact answered by a person$",
+     "vom Tester protokolliert: {0:ch} von einer Person beantwortet",
+     "logged by the tester: {0:ch} answered by a person"),
+    (r"^checklist: (.+)$", "Punkt der Checkliste: {0}", "checklist item: {0}"),
     (r"^context: text that replies to nothing$", "Text ohne Bezug auf eine frühere Nachricht",
      "text that replies to nothing"),
     (r"^context: (.+)$", "Zusammenhang: {0}", "context: {0}"),
@@ -177,6 +184,9 @@ def _fill(template: str, groups: tuple[str | None, ...], language: str) -> str:
         value = groups[i] if i < len(groups) and groups[i] else ""
         if conv == "ts":
             return time_source(value, language)
+        if conv == "ch":
+            from .i18n import channel_name
+            return channel_name(value, language)
         if conv == "mm":
             return match_method(value, language)
         if conv == "kinds":

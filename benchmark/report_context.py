@@ -252,11 +252,31 @@ def _quality_context(study: Study, store: Store, now: datetime,
         r["company"] = pub.text(r.get("company"))
     checks = checks_for(store, [p["first_human_message_id"] for p in views.values()
                                 if p.get("first_human_message_id") is not None])
+    texts = TEXTS.get(lang, TEXTS["en"])
     for p in views.values():
         p["checks"] = checks.get(p.get("first_human_message_id"), [])
+        for c in p["checks"]:
+            c["evidence_short"] = _template_evidence(c, texts, lang)
     labels = check_labels(lang)
-    return {"rating": rating, "rating_t": TEXTS.get(lang, TEXTS["en"]),
+    return {"rating": rating, "rating_t": texts,
             "check_label": lambda name: labels.get(name, name)}
+
+
+def _template_evidence(check: dict[str, Any], texts: dict[str, str], lang: str) -> str:
+    """The template-answer evidence in the report's language and without the quoted text
+    (the stored evidence is an English sentence quoting the other reply, which may name a
+    company that ``--anonymise`` must hide; exports keep it whole)."""
+    if check.get("check") != "template" or not check.get("value"):
+        return ""
+    evidence = check.get("evidence") or ""
+    parts = []
+    like = re.search(r"(\d+)% the same as the reply \(message #(\d+)\)", evidence)
+    if like:
+        share = format_percent(int(like.group(1)) / 100, lang)
+        parts.append(texts["template_like"].format(share=share, id=like.group(2)))
+    if "points elsewhere" in evidence:
+        parts.append(texts["template_pointer"])
+    return "; ".join(parts)
 
 
 def _b64(data: bytes) -> str:

@@ -270,3 +270,16 @@ def test_quotes_leave_out_helpdesk_markers_quoted_mail_and_signature() -> None:
     assert trim_quote(reply) == "Dear Alex Morgan,\n\nyou can switch tariffs at any time."
     german = "##- Bitte geben Sie Ihre Antwort über dieser Zeile ein -##\nHallo Frau Muster,\nja."
     assert trim_quote(german) == "Hallo Frau Muster,\nja."
+
+
+def test_reasons_written_by_servicebench_itself_are_translated() -> None:
+    """Reasons the inbox and the tester's log store (not the classifier) read as German, not
+    as the bare fallback "Merkmal"."""
+    from servicebench.inbox import UNCERTAIN_REASON
+
+    stored = [UNCERTAIN_REASON, "logged by the tester: phone contact answered by a person",
+              "logged by the tester: chat contact answered by a person", "checklist: notice"]
+    de = [reason_text(r, "de") for r in stored]
+    assert not any(r.startswith("Merkmal") for r in de), de
+    assert de[1] == "vom Tester protokolliert: Telefon-Hotline von einer Person beantwortet"
+    assert reason_text(stored[2], "en") == "logged by the tester: Live chat answered by a person"
