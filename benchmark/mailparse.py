@@ -6,6 +6,7 @@ import email
 import email.policy
 import functools
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
@@ -157,50 +158,59 @@ _BREAK_TAGS = frozenset({"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "
 _TAG_NAME = re.compile(r"(/?)([a-zA-Z][a-zA-Z0-9:-]{0,30})")
 
 
-def html_to_text(html: str) -> str:
-    """Visible text of an HTML body. Never fetches anything the HTML names.
-
-    One forward scan over at most MAX_HTML_CHARS characters: linear time whatever the input
-    (unclosed tags, comments and scripts end the visible text rather than being searched
-    for again and again)."""
-    import html as htmlmod
-
-    html = html[:MAX_HTML_CHARS]
+def scan_html(html: str, skip_tags: frozenset[str] = _SKIP_TAGS
+              ) -> Iterator[tuple[str, str, bool]]:
+    """One forward scan over an HTML text: yields ``(text, "", False)`` for a run of text and
+    ``("", tag_name, closing)`` for a tag. Comments, ``<!...>``/``<?...?>`` and the content
+    of ``skip_tags`` are left out. Linear time whatever the input: an unclosed comment, tag
+    or skipped element ends the visible text rather than being searched for again and again.
+    Nothing the HTML names is ever fetched or run."""
     lower = html.lower()
-    out: list[str] = []
     i, n = 0, len(html)
     while i < n:
         lt = html.find("<", i)
         if lt < 0:
-            out.append(html[i:])
-            break
-        out.append(html[i:lt])
-        if html.startswith("<!--", lt):
+            yield html[i:], "", False
+            return
+        yield html[i:lt], "", False
+        if html.startswith("<!--", lt):  # comments, including unclosed ones, are invisible
             end = html.find("-->", lt + 4)
             if end < 0:
-                break
+                return
             i = end + 3
             continue
         m = _TAG_NAME.match(html, lt + 1)
         if not m and not html.startswith(("<!", "<?"), lt):
-            out.append("<")  # a bare '<' is text
+            yield "<", "", False  # a bare '<' is text
             i = lt + 1
             continue
         gt = html.find(">", lt + 1)
         if gt < 0:
-            break  # an unclosed tag: the rest is not visible text
+            return  # an unclosed tag: the rest is not visible text
         i = gt + 1
         if not m:
-            continue
+            continue  # <!DOCTYPE>, <![CDATA[...]>, <?xml?>
         closing, name = m.group(1), m.group(2).lower()
-        if name in _SKIP_TAGS and not closing and html[gt - 1] != "/":
+        if name in skip_tags and not closing and html[gt - 1] != "/":
             end = lower.find("</" + name, i)
             if end < 0:
-                break
+                return
             close = html.find(">", end)
             i = n if close < 0 else close + 1
             continue
-        out.append("\n" if name in _BREAK_TAGS and (closing or name == "br") else " ")
+        yield "", name, bool(closing)
+
+
+def html_to_text(html: str) -> str:
+    """Visible text of an HTML body (see :func:`scan_html`), at most MAX_HTML_CHARS read."""
+    import html as htmlmod
+
+    out: list[str] = []
+    for text, name, closing in scan_html(html[:MAX_HTML_CHARS]):
+        if not name:
+            out.append(text)
+        else:
+            out.append("\n" if name in _BREAK_TAGS and (closing or name == "br") else " ")
     text = htmlmod.unescape("".join(out))
     text = re.sub(r"[ \t\r\f\v\u00a0]+", " ", text)
     text = re.sub(r" ?\n ?", "\n", text)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from email.message import Message
 
-from ..mailparse import parse_message
+from ..mailparse import parse_message, scan_html
 from .evidence import Evidence
 
 MAX_PART_BYTES = 2_000_000  # bytes decoded per text part
@@ -30,51 +30,17 @@ _BLOCK_TAGS = frozenset({"p", "div", "br", "tr", "li", "ul", "ol", "table", "h1"
                          "center", "pre", "dt", "dd", "blockquote"})
 _SKIP_TAGS = frozenset({"script", "style", "head", "title", "noscript", "template", "svg", "xml",
                         "object", "iframe"})
-_TAG_NAME = re.compile(r"(/?)([a-zA-Z][a-zA-Z0-9:-]{0,30})")
 _HTML_WS = re.compile(r"[ \t\r\n\f\v]+")
 
 
 def html_text(html: str) -> str:
-    """Visible text of an HTML body, with line breaks at block tags and '> ' in blockquotes.
-
-    A single forward scan (linear time whatever the input); nothing the HTML references
-    (images, links, file: URLs, scripts) is ever opened or run.
-    """
-    html = html[:MAX_HTML_CHARS]
-    lower = html.lower()
+    """Visible text of an HTML body, with line breaks at block tags and '> ' in blockquotes
+    (one linear scan, :func:`servicebench.mailparse.scan_html`)."""
     out: list[str] = []
     quote = 0
-    i, n = 0, len(html)
-    while i < n:
-        lt = html.find("<", i)
-        if lt < 0:
-            out.append(_HTML_WS.sub(" ", html[i:]))
-            break
-        out.append(_HTML_WS.sub(" ", html[i:lt]))
-        if html.startswith("<!--", lt):  # comments, including unclosed ones, are invisible
-            end = html.find("-->", lt + 4)
-            if end < 0:
-                break
-            i = end + 3
-            continue
-        m = _TAG_NAME.match(html, lt + 1)
-        if not m and not html.startswith(("<!", "<?"), lt):
-            out.append("<")  # a bare '<' is text
-            i = lt + 1
-            continue
-        gt = html.find(">", lt + 1)
-        if gt < 0:
-            break  # an unclosed tag: the rest is not visible text
-        i = gt + 1
-        if not m:
-            continue  # <!DOCTYPE>, <![CDATA[...]>, <?xml?>
-        closing, name = m.group(1), m.group(2).lower()
-        if name in _SKIP_TAGS and not closing and html[gt - 1] != "/":
-            end = lower.find("</" + name, i)
-            if end < 0:
-                break
-            close = html.find(">", end)
-            i = n if close < 0 else close + 1
+    for text, name, closing in scan_html(html[:MAX_HTML_CHARS], _SKIP_TAGS):
+        if not name:
+            out.append(_HTML_WS.sub(" ", text))
             continue
         if name == "blockquote":
             quote = max(0, quote + (-1 if closing else 1))
