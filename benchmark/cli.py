@@ -64,6 +64,14 @@ def wait_option(fn: F) -> F:
                              "this long for it (0: give up at once).")(fn)
 
 
+def decision_options(fn: F) -> F:
+    """The study folder, who decides and why: for commands that record a person's decision."""
+    fn = click.option("--note", default="", help="Why (kept with the decision).")(fn)
+    fn = click.option("--by", help="Who decides (default: your user name).")(fn)
+    return click.option("--folder", type=click.Path(path_type=Path), default=".",
+                        show_default=True, help="The study folder.")(fn)
+
+
 def as_of_option(fn: F) -> F:
     return click.option(
         "--as-of", "as_of", metavar="TIME",
@@ -671,10 +679,7 @@ def _printable(text: str) -> str:
 @click.argument("message_id", type=SQLITE_ID)
 @click.option("--as", "kind", type=click.Choice(KIND_CHOICES), required=True,
               help="The kind the message really is.")
-@click.option("--folder", type=click.Path(path_type=Path), default=".", show_default=True,
-              help="The study folder.")
-@click.option("--by", help="Who decides (default: your user name).")
-@click.option("--note", default="", help="Why (kept with the decision).")
+@decision_options
 @wait_option
 @handle_errors
 def reclassify(message_id: int, kind: str, folder: Path, by: str | None, note: str,
@@ -774,10 +779,7 @@ def rate_agreement(folder: Path, top: int, as_json: bool) -> None:
 @click.argument("criterion")
 @click.argument("value")
 @click.option("--fact", default="", help="For per-fact criteria: the fact id.")
-@click.option("--folder", type=click.Path(path_type=Path), default=".", show_default=True,
-              help="The study folder.")
-@click.option("--by", help="Who decides (default: your user name).")
-@click.option("--note", default="", help="Why (kept with the decision).")
+@decision_options
 @wait_option
 @handle_errors
 def rate_adjudicate(item: str, criterion: str, value: str, fact: str, folder: Path,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .clock import Clock, parse_utc
@@ -13,13 +14,28 @@ from .store import Store
 from .study import Study
 
 
+@contextmanager
+def _undone(store: Store) -> Iterator[None]:
+    """Run the block in a transaction (or savepoint) that is rolled back afterwards: the
+    plan is made for real, then forgotten. A plain ROLLBACK leaves the file untouched
+    (RELEASE would commit a header)."""
+    outer = store.db.in_transaction
+    store.db.execute("SAVEPOINT dry_run" if outer else "BEGIN")
+    try:
+        yield
+    finally:
+        if outer:
+            store.db.execute("ROLLBACK TO dry_run")
+            store.db.execute("RELEASE dry_run")
+        else:
+            store.db.execute("ROLLBACK")
+
+
 def dry_run(study: Study, store: Store, clock: Clock, echo: Callable[[str], None],
             only: list[str] | None = None) -> int:
     """Preview every probe that is still to be sent. Writes no probe state (the plan is
     kept in memory only: planning is repeated on the real run)."""
-    outer = store.db.in_transaction
-    store.db.execute("SAVEPOINT dry_run" if outer else "BEGIN")
-    try:
+    with _undone(store):
         plan(study, store, clock.now())
         with Runner(study, store, clock, None, only) as runner:
             for name, why in runner.skipped.items():
@@ -47,21 +63,13 @@ def dry_run(study: Study, store: Store, clock: Clock, echo: Callable[[str], None
                 echo("")
             echo(f"Dry run: {len(rows)} probe(s) would be sent. Nothing was sent.")
             return len(rows)
-    finally:  # a plain ROLLBACK leaves the file untouched (RELEASE would commit a header)
-        if outer:
-            store.db.execute("ROLLBACK TO dry_run")
-            store.db.execute("RELEASE dry_run")
-        else:
-            store.db.execute("ROLLBACK")
 
 
 def plan_listing(study: Study, store: Store, clock: Clock,
                  only: list[str] | None = None) -> dict[str, Any]:
     """``run --dry-run --json``: the send plan (every probe still to go, by due time) and
     the channels that would be skipped. Writes nothing."""
-    outer = store.db.in_transaction
-    store.db.execute("SAVEPOINT dry_run" if outer else "BEGIN")
-    try:
+    with _undone(store):
         plan(study, store, clock.now())
         with Runner(study, store, clock, None, only) as runner:
             probes = []
@@ -86,9 +94,3 @@ def plan_listing(study: Study, store: Store, clock: Clock,
             return {"study": study.id, "timezone": study.timezone,
                     "seed": str(study.schedule.get("seed", study.id)),
                     "skipped_channels": dict(runner.skipped), "probes": probes}
-    finally:  # a plain ROLLBACK leaves the file untouched (RELEASE would commit a header)
-        if outer:
-            store.db.execute("ROLLBACK TO dry_run")
-            store.db.execute("RELEASE dry_run")
-        else:
-            store.db.execute("ROLLBACK")

@@ -33,7 +33,14 @@ from .i18n_reasons import form_reason, match_method, reason_texts, time_source
 from .metrics import ALL_CHANNELS
 from .report_figures import scoring_methods
 from .report_findings import findings, never_answered, outcome_of, survival_curve, with_scores
-from .report_profiles import Publication, people_in, pick_replies, screenshot_uri, trim_quote
+from .report_profiles import (
+    Publication,
+    cut_at_word,
+    people_in,
+    pick_replies,
+    screenshot_uri,
+    trim_quote,
+)
 from .report_waves import wave_figures
 from .store import Store
 from .study import Study
@@ -69,12 +76,7 @@ SORT_SCRIPT = """document.querySelectorAll('table.sortable').forEach(function (t
 def excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
     """The reply without quoted lines, blank runs squeezed, cut at a word near ``limit``."""
     lines = [ln.rstrip() for ln in (text or "").splitlines() if not ln.lstrip().startswith(">")]
-    body = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    if len(body) <= limit:
-        return body
-    cut = body[:limit]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > limit * 0.8 else cut).rstrip() + " …"
+    return cut_at_word("\n".join(lines), limit)
 
 
 def _clean(value: Any) -> Any:

@@ -45,7 +45,12 @@ def trim_quote(text: str | None, limit: int = QUOTE_CHARS) -> str:
         if _CLOSING.match(line) and lines:
             break
         lines.append(line.rstrip())
-    body = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return cut_at_word("\n".join(lines), limit)
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """Blank runs squeezed; if longer than ``limit``, cut at a word near it with " …"."""
+    body = re.sub(r"\n{3,}", "\n\n", text).strip()
     if len(body) <= limit:
         return body
     cut = body[:limit]

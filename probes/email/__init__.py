@@ -195,17 +195,23 @@ class EmailChannel(Channel):
         ev = store.write_evidence(f"sent/{pc.probe_id}-{pc.company.id}-{pc.scenario.id}.eml",
                                   data, probe_id=pc.probe_id, kind="sent-message",
                                   now=clock.now())
-        before = clock.now()
+        accepted, sent_at, source = self._deliver(pc, data)
+        return SendResult(sent_at, source, pc.message_id,
+                          {"smtp_response": accepted.response[:300], "evidence": ev.path})
+
+    def _deliver(self, pc: ProbeContext, data: bytes) -> tuple[Any, Any, str]:
+        """Hand the message to the SMTP server; the send time is the server's own (its 250
+        response's timestamp) where it gives one. Keeps a copy in Sent if configured."""
+        clock = self.env.clock
         accepted = send_message(self.smtp_settings(), pc.reply_address, [pc.target], data,
-                                before)
+                                clock.now())
         if accepted.server_time is not None:
             sent_at, source = accepted.server_time, "smtp-response-timestamp"
         else:
             sent_at, source = clock.now(), "local-clock-at-smtp-250"
         if self.mailbox.get("sent_copies") == "append":
             self._append_sent(data, sent_at)
-        return SendResult(sent_at, source, pc.message_id,
-                          {"smtp_response": accepted.response[:300], "evidence": ev.path})
+        return accepted, sent_at, source
 
     def send_follow_up(self, pc: ProbeContext, subject: str, body: str,
                        in_reply_to: str | None) -> SendResult:
@@ -226,14 +232,7 @@ class EmailChannel(Channel):
         self.env.store.write_evidence(
             f"sent/{pc.probe_id}-{pc.company.id}-{pc.scenario.id}-followup.eml", data,
             probe_id=pc.probe_id, kind="sent-follow-up", now=clock.now())
-        accepted = send_message(self.smtp_settings(), pc.reply_address, [pc.target], data,
-                                clock.now())
-        if accepted.server_time is not None:
-            sent_at, source = accepted.server_time, "smtp-response-timestamp"
-        else:
-            sent_at, source = clock.now(), "local-clock-at-smtp-250"
-        if self.mailbox.get("sent_copies") == "append":
-            self._append_sent(data, sent_at)
+        accepted, sent_at, source = self._deliver(pc, data)
         return SendResult(sent_at, source, str(msg["Message-ID"]),
                           {"smtp_response": accepted.response[:300]})
 
