@@ -328,12 +328,14 @@ def _probe_view(study: Study, p: dict[str, Any], messages: dict[int, dict[str, A
                 probe_rows: dict[int, dict[str, Any]], pub: Publication, lang: str,
                 t: dict[str, str], when: Any, store: Store | None,
                 link_base: str | None) -> dict[str, Any]:
+    scenario = next((s for s in study.scenarios if s.id == p["scenario_id"]), None)
+    labels = {f.id: f.label for f in scenario.expect} if scenario else {}
     msgs = []
     for i in p["message_ids"]:
         m = messages.get(i)
         if m is None:
             continue
-        reasons = _reasons(m)
+        reasons = [_checklist_label(r, labels) for r in _reasons(m)]
         people = people_in([str(r) for r in reasons], m["sender"])
         msgs.append({
             "received_local": when(parse_utc(m["received_at"]), True), "kind": m["kind"],
@@ -345,8 +347,6 @@ def _probe_view(study: Study, p: dict[str, Any], messages: dict[int, dict[str, A
             "time_source": time_source(m["time_source"], lang),
         })
     human = messages.get(p["first_human_message_id"]) if p["first_human_message_id"] else None
-    scenario = next((s for s in study.scenarios if s.id == p["scenario_id"]), None)
-    labels = {f.id: f.label for f in scenario.expect} if scenario else {}
     persona = next((x.name for x in study.personas if x.id == p["persona_id"]),
                    p["persona_id"])
     raw = probe_rows.get(p["probe_id"], {})
@@ -370,6 +370,15 @@ def _probe_view(study: Study, p: dict[str, Any], messages: dict[int, dict[str, A
     if pub.anonymise:
         view["evidence"] = []
     return view
+
+
+def _checklist_label(reason: Any, labels: dict[str, str]) -> Any:
+    """A tester's "checklist: <fact id>" reason with the fact's label, as the reader knows it
+    from the study (the stored reason keeps the id)."""
+    if isinstance(reason, str) and reason.startswith("checklist: "):
+        fact = reason[len("checklist: "):].strip()
+        return f"checklist: {labels.get(fact, fact)}"
+    return reason
 
 
 def _profile(row: dict[str, Any], channel_rows: list[dict[str, Any]],

@@ -272,3 +272,21 @@ def test_logged_greeting_makes_the_criterion_apply(setup, tmp_path: Path) -> Non
                    encoding="utf-8")
     with pytest.raises(ServicebenchError, match="bad.csv:2: greeting"):
         import_contacts_csv(study, store, bad, T0)
+
+
+def test_report_cards_name_checklist_items_by_their_label(setup) -> None:
+    """The tester's log stores checklist items by id; the report's evidence cards show the
+    label the study gives them, in both languages."""
+    from servicebench.report_context import build_context
+
+    study, store, probes = setup
+    log_contact(study, store, probes["phone"], started_at=T0, person_at=T0 + timedelta(minutes=2),
+                ended_at=T0 + timedelta(minutes=5), outcome="answered", checklist=["tage"],
+                notes="", now=T0 + timedelta(hours=1))
+    for lang, prefix in (("de", "Punkt der Checkliste: "), ("en", "checklist item: ")):
+        ctx = build_context(study, store, T0 + timedelta(days=5), language=lang,
+                            appendix="cards")
+        (card,) = [c for c in ctx["cards"] if c["probe_id"] == probes["phone"]]
+        reasons = [r for m in card["messages"] for r in m["reasons"]]
+        assert prefix + "Nennt die Lieferzeit" in reasons, reasons
+        assert prefix + "tage" not in reasons
