@@ -157,6 +157,11 @@ def test_specifics_of_the_inquiry_count_as_human_evidence() -> None:
     informed = classify_message(raw, probe_text=PROBE_EN, persona_name=PERSONA)
     assert informed.score["human"] > plain.score["human"]
     assert any("specifics of the inquiry" in r for r in informed.reasons), show(informed)
+    # the reason names the reply's own words, not the 7-letter stems they are compared by
+    (why,) = [r for r in informed.reasons if "specifics of the inquiry" in r]
+    named = why.split("(", 1)[1].split(")", 1)[0].split(", ")
+    assert all(w.lower() in raw.decode(errors="replace").lower() for w in named), why
+    assert any(len(w) > 7 for w in named), why
 
 
 def test_a_reply_to_the_probe_is_never_unrelated() -> None:

@@ -88,6 +88,16 @@ def content_words(text: str, exclude: set[str]) -> set[str]:
     return {_stem(w) for w in words if w not in R.STOPWORDS and w not in exclude}
 
 
+def words_by_stem(text: str, exclude: set[str]) -> dict[str, str]:
+    """Like :func:`content_words`, with the first word of the text behind each stem: the
+    reason a reader sees names "contract", not the stem "contrac"."""
+    out: dict[str, str] = {}
+    for w in re.findall(r"[^\W\d_]{5,}", text.lower()):
+        if w not in R.STOPWORDS and w not in exclude:
+            out.setdefault(_stem(w), w)
+    return out
+
+
 def ngrams(words: list[str], n: int = 8) -> set[tuple[str, ...]]:
     return {tuple(words[i:i + n]) for i in range(max(0, len(words) - n + 1))}
 
@@ -248,11 +258,13 @@ def content_evidence(text: str, ev: Evidence, ctx: ProbeContext, *, social: bool
                "answer", "text:direct-answer")
 
     if ctx.probe_words:
-        shared = sorted(ctx.probe_words & content_words(own, ctx.persona))
+        found = words_by_stem(own, ctx.persona)
+        shared = sorted(ctx.probe_words & found.keys())
         if len(shared) >= 3:
             weight = 2.0 if len(shared) >= 6 else 1.0
             ev.add("human", weight, f"text: takes up {len(shared)} specifics of the inquiry "
-                   f"({', '.join(shared[:6])})", "answer", "text:specifics-of-inquiry")
+                   f"({', '.join(found[s] for s in shared[:6])})", "answer",
+                   "text:specifics-of-inquiry")
 
     if social:
         if re.search(r"(?:^|\s)[\^/~*–—-]\s?(?:[A-Z]{2,3}|[A-ZÄÖÜ][a-zäöüß]{2,15})\s*$",
