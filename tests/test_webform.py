@@ -59,6 +59,14 @@ def testforms() -> Any:
 
 
 @pytest.fixture(scope="module")
+def other_origin() -> Any:
+    """A second server on another port: a cross-origin iframe's own site."""
+    srv = FormServer(forms_dir=TEST_FORMS).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
 def shared_session() -> Any:
     """One browser worker for the module's tests (the channel normally owns its pool)."""
     from servicebench.probes.webform.pool import SessionPool
@@ -190,6 +198,33 @@ EXPECT: dict[str, dict[str, Any]] = {
                   "tx_powermail_pi1[field][datenschutz][]": "akzeptiert",
                   "tx_powermail_pi1[field][infopost][]": "",
                   "tx_powermail_pi1[field][__hp]": ""},
+    # real-world families (tests/forms); each page's server also checks the values itself
+    "wpforms": {"wpforms[fields][0][first]": "Erika", "wpforms[fields][0][last]": "Mustermann",
+                "wpforms[fields][1]": REPLY, "wpforms[fields][2]": "+49 30 1234567",
+                "wpforms[fields][3]": assert_body, "wpforms[hp]": ""},
+    "elementor": {"form_fields[name]": "Erika Mustermann", "form_fields[email]": REPLY,
+                  "form_fields[field_3f8a2c1]": "+49 30 1234567",
+                  "form_fields[field_91d0b7e]": "K-4711", "form_fields[message]": assert_body,
+                  "form_fields[field_c4a91e2]": "on", "form_fields[field_7be2d0a]": ""},
+    "ninja": {"nf-field-5": "Erika Mustermann", "nf-field-6": REPLY, "nf-field-7": "vertrag",
+              "nf-field-8": assert_body, "nf-field-9": "1", "nf-field-10": "0",
+              "nf-field-hp": ""},
+    "react": {"name": "Erika Mustermann", "email": REPLY, "topic": "contract",
+              "customerId": "K-4711", "message": assert_body, "privacy": "True"},
+    "choices": {"name": "Erika Mustermann", "email": REPLY, "thema": "vertrag",
+                "nachricht": assert_body, "datenschutz": "ja"},
+    "xorigin-inner": {"vorname": "Erika", "nachname": "Mustermann", "email": REPLY,
+                      "anliegen": "konto", "nachricht": assert_body, "dsgvo": "on",
+                      "werbung": "", "website": ""},
+    "toast": {"name": "Erika Mustermann", "email": REPLY, "message": assert_body,
+              "privacy": "1", "_gotcha": ""},
+    "redirect-danke": {"name": "Erika Mustermann", "email": REPLY, "telefon": "+49 30 1234567",
+                       "betreff": SUBJECT, "nachricht": assert_body},
+    "redirect-thankyou": {"your_name": "Erika Mustermann", "your_email": REPLY,
+                          "policy_number": "K-4711", "your_message": assert_body},
+    "anrede": {"anrede": "Frau", "vorname": "Erika", "nachname": "Mustermann", "email": REPLY,
+               "telefon": "+49 30 1234567", "nachricht": assert_body, "datenschutz": "1",
+               "newsletter": ""},
     "garden": {"email": REPLY, "summary": SUBJECT, "product_area": "Account & cancellation",
                "order_id": "A-100234", "description": assert_body,
                "contact_me_by_fax_only": ""},
@@ -248,6 +283,64 @@ def test_test_only_form_submitted(tmp_path: Path, testforms: Any, shared_session
     new = testforms.submissions[n:]
     assert len(new) == 1 and new[0][0] == page
     check_received(new[0][1], EXPECT[page])
+
+
+# Faithful copies of real-world form families: (page, form whose submission counts)
+REAL_WORLD = ["wpforms", "elementor", "ninja", "react", "choices", ("xorigin", "xorigin-inner"),
+              "toast", "redirect-danke", "redirect-thankyou", "anrede"]
+
+
+def _real_world(case: Any, testforms: Any, other_origin: Any) -> tuple[str, str, Any]:
+    """(URL, submitted-as name, the server that takes the submission)."""
+    page, submitted_as = case if isinstance(case, tuple) else (case, case)
+    if page == "xorigin":  # the form's frame comes from another origin (port)
+        import urllib.parse
+        inner = other_origin.url(submitted_as)
+        return (testforms.url(page) + "?embed=" + urllib.parse.quote(inner, safe=""),
+                submitted_as, other_origin)
+    return testforms.url(page), submitted_as, testforms
+
+
+@browser
+@pytest.mark.browser
+@pytest.mark.parametrize("case", REAL_WORLD, ids=lambda c: c[0] if isinstance(c, tuple) else c)
+def test_real_world_form_submitted(tmp_path: Path, testforms: Any, other_origin: Any,
+                                   shared_session: Any, case: Any) -> None:
+    url, submitted_as, server = _real_world(case, testforms, other_origin)
+    p = Probe(tmp_path, url, shared_session)
+    n, r = len(server.submissions), len(server.rejected)
+    p.channel.send(p.pc)
+    assert server.rejected[r:] == []
+    new = server.submissions[n:]
+    assert [name for name, _ in new] == [submitted_as]
+    fields = new[0][1]
+    assert not check(form_spec(server.page(submitted_as)), fields)  # the site's own checks
+    check_received(fields, EXPECT[submitted_as])
+    ev = p.evidence()
+    for kind in ("screenshot-before", "screenshot-after", "form-values", "form-result"):
+        assert ev[kind].is_file() and ev[kind].stat().st_size > 0, kind
+    res = json.loads(ev["form-result"].read_text())
+    assert res["outcome"] == "success", res
+    values = json.loads(ev["form-values"].read_text())
+    assert any(f["kind"] == "email" and f["value"] == REPLY for f in values["filled"])
+
+
+@browser
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("case", REAL_WORLD, ids=lambda c: c[0] if isinstance(c, tuple) else c)
+def test_real_world_dry_run_posts_nothing(tmp_path: Path, testforms: Any, other_origin: Any,
+                                          shared_session: Any, case: Any) -> None:
+    url, _, server = _real_world(case, testforms, other_origin)
+    p = Probe(tmp_path, url, shared_session)
+    n, r = len(server.submissions), len(server.rejected)
+    facts = p.channel.dry_run(p.pc)
+    assert (len(server.submissions), len(server.rejected)) == (n, r)
+    assert facts["outcome"] is None and facts["submit_button"]
+    kinds = {f["kind"]: f for f in facts["fields"]}
+    assert kinds["email"]["value"] == REPLY and kinds["message"]["action"] == "fill"
+    assert p.evidence()["screenshot-before"].is_file()
+    assert "screenshot-after" not in p.evidence()
 
 
 @browser

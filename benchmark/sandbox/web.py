@@ -9,10 +9,16 @@ JSON block, which browsers ignore::
      "captcha": "g-recaptcha-response", "reply": "redirect", "success": "Vielen Dank ..."}
 
 ``reply`` is how the site answers, like the builder it imitates: ``redirect`` (303 to a
-thank-you page), ``html`` (a page with the message), ``cf7`` (Contact Form 7's JSON),
-``hubspot`` (JSON, 400 with errors), ``json`` (``{"ok": true}``), ``error500`` or ``hang``.
-Missing required fields or a filled honeypot get 400/422 or the builder's error JSON, and
-``on_submission(form_name, fields)`` is called only for accepted submissions.
+thank-you page: ``/thanks/<name>``, or the spec's ``redirect_to`` path such as ``/danke``,
+served with its ``thanks_page`` text), ``html`` (a page with the message), ``cf7`` (Contact
+Form 7's JSON), ``hubspot`` (JSON, 400 with errors), ``json`` (``{"ok": true}``), ``wp-ajax``
+(WordPress admin-ajax style, always HTTP 200: ``{"success": bool, "data": {...}}``, as
+WPForms, Elementor and Ninja Forms answer), ``error500`` or ``hang``.
+Missing required fields, a filled honeypot, or a value that differs from the spec's
+``values`` (exact), ``contains`` (substring) or ``unticked`` (must be empty) get 400/422 or the
+builder's error JSON, and ``on_submission(form_name, fields)`` is called only for accepted
+submissions. Ninja Forms' ``formData`` (JSON inside an urlencoded body) is unpacked into
+``nf-field-<id>`` fields.
 """
 
 from __future__ import annotations
@@ -78,6 +84,11 @@ def parse_body(ctype: str, body: bytes) -> Fields:
         return out
     for k, v in urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
         out.setdefault(k, []).append(v)
+    if "formData" in out:  # Ninja Forms: {"fields": {"5": {"value": ...}}, ...}
+        data = json.loads(out["formData"][0] or "{}")
+        for fid, f in (data.get("fields") or {}).items():
+            val = f.get("value", "") if isinstance(f, dict) else f
+            out.setdefault(f"nf-field-{fid}", []).append("" if val is None else str(val))
     return out
 
 
@@ -97,6 +108,16 @@ def check(spec: dict[str, Any], fields: Fields) -> list[tuple[str, str]]:
     for name in spec.get("honeypots", []):
         if any(v.strip() for v in fields.get(name, [])):
             problems.append((name, "spam"))
+    for name, want in spec.get("values", {}).items():
+        got = [v.strip() for v in fields.get(name, [])]
+        if got != [want]:
+            problems.append((name, f"Unerwarteter Wert {got!r}."))
+    for name, part in spec.get("contains", {}).items():
+        if not any(part in v for v in fields.get(name, [])):
+            problems.append((name, "Der erwartete Text fehlt."))
+    for name in spec.get("unticked", []):
+        if any(v.strip() for v in fields.get(name, [])):
+            problems.append((name, "Diese Box hätte leer bleiben müssen."))
     cap = spec.get("captcha")
     if cap and not any(v.strip() for v in fields.get(cap, [])):
         problems.append((cap, "Captcha fehlgeschlagen."))
@@ -151,6 +172,17 @@ class FormServer:
             return None
         path = self.forms_dir / f"{name}.html"
         return path.read_text(encoding="utf-8") if path.is_file() else None
+
+    def thanks_page(self, path: str) -> str | None:
+        """The thank-you page a form's ``redirect_to`` names (``/danke``), or None."""
+        if path.startswith(("/forms/", "/submit/", "/thanks/", "/latency/")) or path == "/":
+            return None
+        for page in sorted(self.forms_dir.glob("*.html")):
+            spec = form_spec(page.read_text(encoding="utf-8"))
+            if spec.get("redirect_to") == path:
+                return _page(spec.get("thanks_title", "Danke"), spec.get(
+                    "thanks_page", f"<h1>{html.escape(spec.get('success', 'Danke'))}</h1>"))
+        return None
 
     def accept(self, name: str, fields: Fields) -> Any:
         """Record an accepted submission; returns its time (the server's clock), which the
@@ -207,6 +239,9 @@ def _handler(server: FormServer) -> type[BaseHTTPRequestHandler]:
                 page = server.page(parts[1])
                 msg = form_spec(page).get("success", "Vielen Dank!") if page else "Vielen Dank!"
                 return self.send(200, _page("Danke", f"<h1>{html.escape(msg)}</h1>"))
+            thanks = server.thanks_page(path)
+            if thanks is not None:
+                return self.send(200, thanks)
             if len(parts) == 2 and parts[0] == "latency" and parts[1].isdigit():
                 # a server that takes its time: forms that ask it which fields to show
                 server._stop.wait(min(int(parts[1]), 5000) / 1000)
@@ -245,7 +280,11 @@ def _handler(server: FormServer) -> type[BaseHTTPRequestHandler]:
             self.stamp = server.accept(name, fields)
             msg = spec.get("success", "Vielen Dank! Ihre Nachricht wurde gesendet.")
             if reply == "redirect":
-                return self.send(303, "", headers={"Location": f"/thanks/{name}"})
+                to = spec.get("redirect_to") or f"/thanks/{name}"
+                return self.send(303, "", headers={"Location": to})
+            if reply == "wp-ajax":
+                return self.send(200, json.dumps({"success": True, "data": {"message": msg}}),
+                                 "application/json")
             if reply == "cf7":
                 return self.send(200, json.dumps({"status": "mail_sent", "message": msg}),
                                  "application/json")
@@ -266,6 +305,11 @@ def _handler(server: FormServer) -> type[BaseHTTPRequestHandler]:
                                    "Ein oder mehrere Felder haben einen Fehler. Bitte überprüfe "
                                    "sie und versuche es erneut.",
                         "invalid_fields": [{"field": f, "message": m} for f, m in problems]}
+                return self.send(200, json.dumps(body), "application/json")
+            if reply == "wp-ajax":  # WordPress answers errors with HTTP 200 too
+                body = {"success": False, "data": {
+                    "message": "Bitte überprüfen Sie Ihre Angaben." if not spam else "Spam.",
+                    "errors": {f: m for f, m in problems}}}
                 return self.send(200, json.dumps(body), "application/json")
             if reply in ("hubspot", "json"):
                 body = {"status": "error", "message": "Bitte füllen Sie alle Pflichtfelder aus."
