@@ -688,3 +688,29 @@ def test_only_requests_after_an_action_hold_the_wait(testforms: Any) -> None:
             assert requests.busy()  # the long poll is still open
         finally:
             b.close()
+
+
+def test_confirmation_container_counts_without_known_words() -> None:
+    """A builder's confirmation container (.elementor-message-success, .alert-success ...)
+    is a success even when its words are not recognised; the same text elsewhere is not, and
+    an error in such a container is not."""
+    from servicebench.probes.webform.verdict import SubmitWatch, judge, snapshot
+
+    class Page:
+        def on(self, *a: Any) -> None:
+            pass
+
+    def state(text: str, successes: list[str]) -> dict[str, Any]:
+        return {"text": text, "url": "https://x.test/kontakt", "errors": [], "invalid": [],
+                "captcha": [], "visibleSids": [], "successes": successes}
+
+    before = snapshot([state("Kontakt\nName\nSenden", [])])
+    watch = SubmitWatch(Page(), [])
+    msg = "Ihre Angaben sind bei uns gelandet."
+    assert judge(before, [state("Kontakt\n" + msg, [msg])], watch, None, set()) == (
+        "success", f"message in a confirmation container: {msg}")
+    assert judge(before, [state("Kontakt\n" + msg, [])], watch, None, set()) is None
+    assert judge(before, [state("Kontakt", ["Senden fehlgeschlagen, bitte erneut."])], watch,
+                 None, set()) is None
+    assert judge(before, [state("Your submission was successful.", [])], watch, None,
+                 set())[0] == "success"

@@ -344,6 +344,20 @@ for (const el of els) {
   const t = textOf(el, 300);
   if (t && !errors.includes(t)) errors.push(t);
 }
+// message containers the builders mark as confirmations on every site
+// (.elementor-message-success, .wpforms-confirmation-container, .gform_confirmation_message,
+// .alert-success): their text counts even where its words are not recognised
+const SUCCESS_CLASS =
+  /(^|[\s_-])(success|successful|confirmation|thank-?you|thanks|danke)([\s_-]|$)/i;
+const successes = [];
+for (const el of els) {
+  const cls = typeof el.className === 'string' ? el.className : '';
+  if (!cls || !SUCCESS_CLASS.test(cls) || /^(BUTTON|A|INPUT|FORM|LABEL|SELECT|TEXTAREA|OPTION)$/
+      .test(el.tagName) || el.querySelector('input, select, textarea, button') ||
+      hiddenReason(el)) continue;
+  const t = textOf(el, 300);
+  if (t.length >= 8 && /\s/.test(t) && !successes.includes(t)) successes.push(t);
+}
 const invalid = [];
 for (const el of els) {
   if (el.getAttribute && el.getAttribute('aria-invalid') === 'true' && !hiddenReason(el))
@@ -394,7 +408,8 @@ if (opts && opts.formSid) {
 const body = document.body;
 return {url: location.href, title: document.title,
   text: body ? (body.innerText || '').slice(0, 50000) : '',
-  errors: errors.slice(0, 40), invalid, captcha, visibleSids, validity,
+  errors: errors.slice(0, 40), successes: successes.slice(0, 20), invalid, captcha,
+  visibleSids, validity,
   ready: document.readyState};
 }"""
 

@@ -34,7 +34,10 @@ SUCCESS = _re(
     r"(successfully )?(sent|received|submitted|created|delivered)",
     r"successfully (sent|submitted|received)", r"we('ll| will) (get back|be in touch|respond|"
     r"reply|contact you|review)", r"we have received", r"\bmessage sent\b", r"request received",
-    r"(sent|submitted) successfully")
+    r"(sent|submitted) successfully",
+    r"(submission|request|message|enquiry|inquiry|form)\w* (was|has been|is) successful",
+    r"(uebermittlung|einsendung|anfrage|nachricht|versand|formular)\w* (war|ist|wurde) "
+    r"erfolgreich\W*$")
 ERROR = _re(
     r"fehler", r"ungueltig", r"bitte (fuellen|geben|ueberpruefen|pruefen|waehlen|korrigieren|"
     r"akzeptieren|bestaetigen|stimmen)", r"pflichtfeld", r"(ist|sind) (ein )?erforderlich",
@@ -204,6 +207,9 @@ def judge(before: dict[str, Any], states: list[dict[str, Any]], watch: SubmitWat
         return "captcha", f"a CAPTCHA challenge appeared ({cap['kind']}: {cap['what']})"
     status = watch.status()
     ok_lines = [ln for ln in lines if SUCCESS.search(fold(ln))]
+    ok_lines += [f"message in a confirmation container: {t}" for st in states
+                 for t in st.get("successes", []) if t not in before.get("successes", [])
+                 and not ERROR.search(fold(t)) and not any(t in o for o in ok_lines)]
     if success:
         want = fold(success)
         n_before, n_after = fold(before["text"]).count(want), fold(text).count(want)
@@ -304,5 +310,6 @@ def snapshot(states: list[dict[str, Any]]) -> dict[str, Any]:
     return {"text": "\n".join(st["text"] for st in states),
             "url": states[0]["url"] if states else "",
             "errors": [e for st in states for e in st["errors"]],
+            "successes": [t for st in states for t in st.get("successes", [])],
             "invalid": [n for st in states for n in st["invalid"]],
             "captchas": [c["what"] for st in states for c in st["captcha"] if c["visible"]]}
