@@ -213,6 +213,8 @@ EXPECT: dict[str, dict[str, Any]] = {
               "customerId": "K-4711", "message": assert_body, "privacy": "True"},
     "choices": {"name": "Erika Mustermann", "email": REPLY, "thema": "vertrag",
                 "nachricht": assert_body, "datenschutz": "ja"},
+    "select2": {"kunde_name": "Erika Mustermann", "kunde_email": REPLY, "thema": "vertrag",
+                "nachricht": assert_body, "datenschutz": "1"},
     "xorigin-inner": {"vorname": "Erika", "nachname": "Mustermann", "email": REPLY,
                       "anliegen": "konto", "nachricht": assert_body, "dsgvo": "on",
                       "werbung": "", "website": ""},
@@ -286,7 +288,8 @@ def test_test_only_form_submitted(tmp_path: Path, testforms: Any, shared_session
 
 
 # Faithful copies of real-world form families: (page, form whose submission counts)
-REAL_WORLD = ["wpforms", "elementor", "ninja", "react", "choices", ("xorigin", "xorigin-inner"),
+REAL_WORLD = ["wpforms", "elementor", "ninja", "react", "choices", "select2",
+              ("xorigin", "xorigin-inner"),
               "toast", "redirect-danke", "redirect-thankyou", "anrede"]
 
 

@@ -247,11 +247,12 @@ for (const el of controls) {
     : (isCombo(el) ? 'combobox' : (el.isContentEditable && tag !== 'textarea' ? 'editable' : tag));
   let hidden = hiddenReason(el);
   if (hidden && (type === 'checkbox' || type === 'radio') && labelVisible(el)) hidden = '';
+  let standin = null;
   if (hidden && tag === 'select' && up(el)) {
     // select2 / chosen / nice-select hide the real select beside a visible stand-in
     for (const s of up(el).children) {
       if (s !== el && /select|chosen|choices|dropdown/i.test(s.className || '') &&
-          !hiddenReason(s)) { hidden = ''; break; }
+          !hiddenReason(s)) { hidden = ''; standin = s; break; }
     }
   }
   const label = labelText(el);
@@ -275,6 +276,22 @@ for (const el of controls) {
     c.multiple = !!el.multiple;
     c.options = [...el.options].slice(0, 300).map(o => ({value: o.value, text: norm(o.text),
       selected: o.selected, disabled: o.disabled}));
+  }
+  if (standin && c.options.filter(o => o.value !== '' && !o.disabled).length <= 1) {
+    // Choices.js and the like keep only the chosen option in the hidden select and draw
+    // the others when their box is opened: the box is the control a customer uses
+    let box = null;
+    for (let n = up(el), i = 0; i < 3 && n && n.nodeType === 1 && n.tagName !== 'FORM';
+         i++, n = up(n)) {
+      if (n.matches('[role=listbox], [role=combobox], [aria-haspopup], [tabindex]') &&
+          n.contains(standin)) { box = n; break; }
+    }
+    box = box || standin;
+    c.sid = sid(box);
+    c.type = 'combobox';
+    c.options = [];
+    c.value = textOf(standin, 200);
+    c.expanded = box.getAttribute('aria-expanded');
   }
   if (type === 'combobox') {
     const h = up(el) && up(el).querySelector('input[type=hidden][name]');
