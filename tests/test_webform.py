@@ -330,6 +330,22 @@ def test_real_world_form_submitted(tmp_path: Path, testforms: Any, other_origin:
 
 @browser
 @pytest.mark.browser
+def test_fading_confirmation_is_shot_when_shown(tmp_path: Path, testforms: Any,
+                                                shared_session: Any) -> None:
+    """The toast fades in (and is gone after 2 s): the screenshot after submitting shows
+    it at full strength, not half-transparent."""
+    from PIL import Image
+
+    p = Probe(tmp_path, testforms.url("toast"), shared_session)
+    p.channel.send(p.pc)
+    shot = Image.open(p.evidence()["screenshot-after"]).convert("RGB")
+    x, y = shot.width - 16 - 8, 16 + 8  # inside the toast (top right, 16px from the edges)
+    r, g, b = shot.getpixel((x, y))  # type: ignore[misc]
+    assert abs(r - 0x19) < 12 and abs(g - 0x87) < 12 and abs(b - 0x54) < 12, (r, g, b)
+
+
+@browser
+@pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.parametrize("case", REAL_WORLD, ids=lambda c: c[0] if isinstance(c, tuple) else c)
 def test_real_world_dry_run_posts_nothing(tmp_path: Path, testforms: Any, other_origin: Any,

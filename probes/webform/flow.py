@@ -26,7 +26,7 @@ from .verdict import (
     invisible_captchas,
     snapshot,
 )
-from .waits import Requests, mark, wait_change, wait_reaction, wait_settled
+from .waits import Requests, mark, wait_animations, wait_change, wait_reaction, wait_settled
 
 Save = Callable[[str, bytes, str], str]  # (name, data, kind) -> stored path
 SELECTOR_INFO_JS = """(el, sid) => { if (!el.getAttribute('data-sb-id'))
@@ -310,6 +310,8 @@ class FormVisit:
         self.report.outcome, self.report.message = outcome, message
         self.report.final_url = self.page.url
         try:
+            if outcome != "captcha":  # a confirmation that fades in: shoot it when it is in
+                wait_animations([self.page.main_frame, self.frame])
             shot = self._screenshot()
             self.report.evidence["screenshot_after"] = self.save("after.png", shot,
                                                                  "screenshot-after")
