@@ -330,6 +330,32 @@ def test_real_world_form_submitted(tmp_path: Path, testforms: Any, other_origin:
 
 @browser
 @pytest.mark.browser
+def test_react_page_behaves_like_a_controlled_form(testforms: Any) -> None:
+    """The React-style page is a fair test: a value set through the element's own property
+    (then an input event) is not taken, the next render writes the state back, and the
+    button stays disabled; typing is taken."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = browser_mod.launch(pw)
+        try:
+            page = b.new_page()
+            page.goto(testforms.url("react"))
+            name = page.locator("[data-key=name]")
+            name.wait_for()
+            name.evaluate("el => { el.value = 'Erika Mustermann'; "
+                          "el.dispatchEvent(new Event('input', {bubbles: true})); }")
+            page.locator("[data-key=email]").press_sequentially("a@b.de")
+            assert name.input_value() == ""  # the state won
+            assert page.locator("#send").is_disabled()
+            name.press_sequentially("Erika Mustermann")
+            assert name.input_value() == "Erika Mustermann"
+        finally:
+            b.close()
+
+
+@browser
+@pytest.mark.browser
 def test_fading_confirmation_is_shot_when_shown(tmp_path: Path, testforms: Any,
                                                 shared_session: Any) -> None:
     """The toast fades in (and is gone after 2 s): the screenshot after submitting shows
