@@ -310,7 +310,7 @@ class FormVisit:
         self.report.outcome, self.report.message = outcome, message
         self.report.final_url = self.page.url
         try:
-            if outcome != "captcha":  # a confirmation that fades in: shoot it when it is in
+            if verdict is not None:  # a confirmation that fades in: shoot it when it is in
                 wait_animations([self.page.main_frame, self.frame])
             shot = self._screenshot()
             self.report.evidence["screenshot_after"] = self.save("after.png", shot,

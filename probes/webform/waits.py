@@ -128,23 +128,19 @@ def wait_reaction(page: Any, frame: Any, since: Any, busy: Callable[[], bool],
     return changed
 
 
-# CSS transitions and animations still running (a confirmation fading or sliding in); endless
-# ones (spinners) do not count. Resolves when they have finished, or after ``ms``.
-_ANIMATIONS_JS = """(ms) => new Promise(done => {
-  const running = (document.getAnimations ? document.getAnimations() : []).filter(a =>
-    a.playState === 'running' && a.effect && isFinite(a.effect.getComputedTiming().endTime));
-  if (!running.length) return done(0);
-  const t = setTimeout(() => done(-1), ms);
-  Promise.all(running.map(a => a.finished.catch(() => null)))
-    .then(() => { clearTimeout(t); done(running.length); });
-})"""
+# No CSS transition or animation still running (a confirmation fading or sliding in); endless
+# ones (spinners) do not count.
+_ANIMATIONS_DONE_JS = """() => !(document.getAnimations ? document.getAnimations() : []).some(a =>
+  a.playState === 'running' && a.effect && isFinite(a.effect.getComputedTiming().endTime))"""
 
 
 def wait_animations(frames: list[Any], max_ms: float = 1000) -> None:
     """Until the frames' finite CSS transitions/animations have finished (at most ``max_ms``
-    each): a screenshot then shows a message that fades in at full strength."""
+    each, also where a frame is still navigating): a screenshot then shows a message that
+    fades in at full strength."""
     for frame in dict.fromkeys(frames):
         try:
-            frame.evaluate(_ANIMATIONS_JS, max(1, int(max_ms)))
-        except Exception:  # noqa: BLE001 - navigating or detached frame
+            frame.wait_for_function(_ANIMATIONS_DONE_JS, polling=POLL_MS,
+                                    timeout=max(1, int(max_ms)))
+        except Exception:  # noqa: BLE001 - still animating, navigating or detached
             pass
