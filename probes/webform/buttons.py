@@ -8,7 +8,7 @@ from typing import Any
 
 from .fields import Field
 from .kinds import fold
-from .waits import mark, wait_settled
+from .waits import has_document, mark, wait_settled
 
 SUBMIT = re.compile(
     r"senden|absenden|abschicken|verschicken|uebermitteln|einreichen|submit|\bsend\b|"
@@ -100,6 +100,8 @@ def dismiss_cookie_banner(page: Any) -> bool:
     """Click "reject"/"only necessary" (else "accept") on a cookie banner; True if clicked."""
     found: list[tuple[Any, list[list[str]]]] = []
     for frame in page.frames:  # one look per frame for both kinds of button
+        if not has_document(frame):
+            continue
         try:
             found.append((frame, frame.evaluate(COOKIE_JS, [REJECT.pattern, ACCEPT.pattern])))
         except Exception:  # noqa: BLE001 - detached or navigating frame

@@ -26,7 +26,16 @@ from .verdict import (
     invisible_captchas,
     snapshot,
 )
-from .waits import Requests, mark, wait_animations, wait_change, wait_reaction, wait_settled
+from .waits import (
+    Requests,
+    has_document,
+    load_lazy_frames,
+    mark,
+    wait_animations,
+    wait_change,
+    wait_reaction,
+    wait_settled,
+)
 
 Save = Callable[[str, bytes, str], str]  # (name, data, kind) -> stored path
 SELECTOR_INFO_JS = """(el, sid) => { if (!el.getAttribute('data-sb-id'))
@@ -76,6 +85,8 @@ class FormVisit:
         fields: list[Field] = []
         buttons: dict[int, list[dict[str, Any]]] = {}
         for i, fr in enumerate(self.page.frames):
+            if not has_document(fr):  # a lazy iframe not loaded yet
+                continue
             try:
                 res = scan_frame(fr, f"s{self._scan_no}f{i}-")
             except Exception:  # noqa: BLE001 - detached or navigating frame
@@ -86,6 +97,7 @@ class FormVisit:
 
     def find_form(self) -> tuple[list[Field], list[dict[str, Any]]]:
         start = time.monotonic()
+        looked = False
         while True:
             since = mark(self.page.main_frame)
             fields, buttons = self.scan()
@@ -106,6 +118,10 @@ class FormVisit:
             if elapsed > self.timeout or (elapsed > min(self.timeout, 15.0) and fields == []):
                 raise ProbeError(f"no contact form found on {self.page.url} within "
                                  f"{elapsed:.0f}s", temporary=False)
+            if not looked and load_lazy_frames(self.page):
+                # the form may be in an iframe that loads only when scrolled near
+                self.report.notes.append("loaded lazy iframes to look for the form in them")
+            looked = True
             wait_change(self.page.main_frame, since, 500)  # a form drawn by a script
 
     @property

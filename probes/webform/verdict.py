@@ -13,7 +13,7 @@ from typing import Any
 
 from .kinds import fold
 from .scan import frame_state
-from .waits import mark, wait_change, wait_quiet
+from .waits import has_document, mark, wait_change, wait_quiet
 
 
 def _re(*alts: str) -> re.Pattern[str]:
@@ -88,6 +88,8 @@ def new_lines(before: str, after: str) -> list[str]:
 def all_states(page: Any, form_sid: str | None = None) -> list[dict[str, Any]]:
     out = []
     for fr in page.frames:
+        if not has_document(fr):
+            continue
         try:
             out.append(frame_state(fr, form_sid))
         except Exception:  # noqa: BLE001 - navigating or detached frames

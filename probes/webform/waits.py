@@ -27,6 +27,34 @@ QUIET_JS = f"(q) => {{ const w = {_WATCH}; return performance.now() - w.last >= 
 POLL_MS = 25  # how often the browser checks its own flag (no round trip per check)
 
 
+def has_document(frame: Any) -> bool:
+    """Whether a frame has a document to look into. An iframe whose first navigation has not
+    started (``loading="lazy"`` far below the viewport) has none, and anything evaluated in it
+    would wait until it loads, which may be never."""
+    try:
+        return bool(frame.url)
+    except Exception:  # noqa: BLE001 - detached
+        return False
+
+
+LOAD_LAZY_FRAMES_JS = """() => { let n = 0;
+  for (const f of document.querySelectorAll('iframe[loading=lazy]')) { f.loading = 'eager'; n++; }
+  return n; }"""
+
+
+def load_lazy_frames(page: Any) -> int:
+    """Load iframes that wait to be scrolled near (``loading="lazy"``), as scrolling down to
+    them would; returns how many there were."""
+    n = 0
+    for frame in page.frames:
+        if has_document(frame):
+            try:
+                n += int(frame.evaluate(LOAD_LAZY_FRAMES_JS))
+            except Exception:  # noqa: BLE001 - navigating or detached frame
+                continue
+    return n
+
+
 def mark(frame: Any) -> Any:
     """The frame's change counter now (installs the observer); None if it is navigating."""
     try:
