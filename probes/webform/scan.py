@@ -277,16 +277,18 @@ for (const el of controls) {
     c.options = [...el.options].slice(0, 300).map(o => ({value: o.value, text: norm(o.text),
       selected: o.selected, disabled: o.disabled}));
   }
-  if (standin && c.options.filter(o => o.value !== '' && !o.disabled).length <= 1) {
-    // Choices.js and the like keep only the chosen option in the hidden select and draw
-    // the others when their box is opened: the box is the control a customer uses
-    let box = null;
-    for (let n = up(el), i = 0; i < 3 && n && n.nodeType === 1 && n.tagName !== 'FORM';
-         i++, n = up(n)) {
-      if (n.matches('[role=listbox], [role=combobox], [aria-haspopup], [tabindex]') &&
-          n.contains(standin)) { box = n; break; }
-    }
-    box = box || standin;
+  let box = null;
+  for (let n = up(el), i = 0; standin && i < 3 && n && n.nodeType === 1 &&
+       n.tagName !== 'FORM'; i++, n = up(n)) {
+    if (n.matches('[role=listbox], [role=combobox], [aria-haspopup], [tabindex]') &&
+        n.contains(standin)) { box = n; break; }
+  }
+  box = box || standin;
+  if (standin && box.querySelectorAll('[role=option], [data-value], li').length >
+      el.options.length) {
+    // Choices.js and the like keep only the chosen option in the hidden select and hold
+    // the others themselves (shown when the box opens): the box is what a customer uses.
+    // Widgets that keep every option in the select (Select2) are set through it.
     c.sid = sid(box);
     c.type = 'combobox';
     c.options = [];
