@@ -211,6 +211,8 @@ EXPECT: dict[str, dict[str, Any]] = {
               "nf-field-hp": ""},
     "react": {"name": "Erika Mustermann", "email": REPLY, "topic": "contract",
               "customerId": "K-4711", "message": assert_body, "privacy": "True"},
+    "react-select": {"name": "Erika Mustermann", "email": REPLY, "topic": "vertrag",
+                     "message": assert_body},
     "choices": {"name": "Erika Mustermann", "email": REPLY, "thema": "vertrag",
                 "nachricht": assert_body, "datenschutz": "ja"},
     "select2": {"kunde_name": "Erika Mustermann", "kunde_email": REPLY, "thema": "vertrag",
@@ -288,7 +290,7 @@ def test_test_only_form_submitted(tmp_path: Path, testforms: Any, shared_session
 
 
 # Faithful copies of real-world form families: (page, form whose submission counts)
-REAL_WORLD = ["wpforms", "elementor", "ninja", "react", "choices", "select2",
+REAL_WORLD = ["wpforms", "elementor", "ninja", "react", "react-select", "choices", "select2",
               ("xorigin", "xorigin-inner"), ("xorigin-lazy", "xorigin-inner"),
               "toast", "redirect-danke", "redirect-thankyou", "anrede"]
 
