@@ -84,10 +84,21 @@ function sid(el) {
   if (!v) { v = prefix + (window.__sbNext++); el.setAttribute(ATTR, v); }
   return v;
 }
+function pickFromList(el) {
+  // an editable combobox that is only a search box for a list (react-select, Headless UI,
+  // Downshift): it has no name of its own and a named hidden input beside it carries the
+  // choice. One with a name (an address autocomplete) is typed into.
+  if (el.getAttribute('name')) return false;
+  let n = up(el);
+  for (let i = 0; i < 5 && n && n.nodeType === 1 && n.tagName !== 'FORM'; i++, n = up(n)) {
+    if (n.querySelector('input[type=hidden][name]')) return true;
+  }
+  return false;
+}
 function isCombo(el) {
   if (el.tagName === 'SELECT') return false;
   const role = el.getAttribute('role');
-  if (el.tagName === 'INPUT' && !el.readOnly && role === 'combobox') return false;
+  if (el.tagName === 'INPUT' && !el.readOnly && role === 'combobox') return pickFromList(el);
   return role === 'combobox' || el.getAttribute('aria-haspopup') === 'listbox' ||
     (el.classList && el.classList.contains('nesty-input'));
 }
@@ -243,7 +254,8 @@ const out = [];
 const radioGroups = new Map();
 for (const el of controls) {
   const tag = el.tagName.toLowerCase();
-  const type = tag === 'input' ? (el.type || 'text').toLowerCase()
+  const type = tag === 'input' && !el.readOnly && isCombo(el) ? 'combobox'
+    : tag === 'input' ? (el.type || 'text').toLowerCase()
     : (isCombo(el) ? 'combobox' : (el.isContentEditable && tag !== 'textarea' ? 'editable' : tag));
   let hidden = hiddenReason(el);
   if (hidden && (type === 'checkbox' || type === 'radio') && labelVisible(el)) hidden = '';
