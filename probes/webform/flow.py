@@ -42,6 +42,9 @@ SELECTOR_INFO_JS = """(el, sid) => { if (!el.getAttribute('data-sb-id'))
   el.setAttribute('data-sb-id', sid); return {sid: el.getAttribute('data-sb-id'),
   tag: el.tagName.toLowerCase(), type: (el.type || '').toLowerCase()}; }"""
 VALUE_KINDS = ("fill", "select", "choose", "check")
+# a screenshot waits at most this long (a page that never finished loading would otherwise
+# hold the probe for Playwright's default 30 s before its error is recorded)
+SHOT_MS = 5000
 
 
 class FormVisit:
@@ -251,7 +254,7 @@ class FormVisit:
         (after), or the full page where that was asked for. The caret is left as it is
         (hiding it costs a style recalculation per shot)."""
         if self.full_page:
-            return self.page.screenshot(full_page=True, caret="initial")
+            return self.page.screenshot(full_page=True, caret="initial", timeout=SHOT_MS * 2)
         sid = next((d.field.sid for d in self.decided.values()
                     if d.field and d.field.form >= 0 and d.action in VALUE_KINDS), None)
         if form_region and sid is not None:
@@ -259,10 +262,10 @@ class FormVisit:
                 form = self.frame.locator(f'[data-sb-id="{sid}"]').first.locator(
                     "xpath=ancestor::form[1]")
                 if form.count():
-                    return form.screenshot(timeout=5000, caret="initial")
+                    return form.screenshot(timeout=SHOT_MS, caret="initial")
             except Exception:  # noqa: BLE001 - hidden or detached: the viewport instead
                 pass
-        return self.page.screenshot(caret="initial")
+        return self.page.screenshot(caret="initial", timeout=SHOT_MS)
 
     def run(self, submit: bool) -> FormReport:
         self.open()
