@@ -410,3 +410,28 @@ def test_vaguenet_answers_are_templates_and_score_low(rated_study, tmp_path: Pat
     swift = q[q["company_id"] == "swiftmobile"].iloc[0]
     assert swift["signed_by_person"] and swift["language_match"]
     assert 30 < swift["readability"] <= 100 and "Flesch" in swift["readability_evidence"]
+
+
+def test_unchanged_criteria_are_not_written_again(rated_study, tmp_path: Path) -> None:
+    """Computing the automatic criteria a second time over the same replies writes nothing
+    (a report beside a running collect does not wait for its lock); a changed value is
+    written."""
+    from servicebench.rating.criteria import refresh_checks
+
+    sb, original = rated_study
+    folder = _copy(original, tmp_path)
+    study, store = _open(folder)
+    order = "SELECT * FROM reply_checks ORDER BY message_key, check_name"
+    refresh_checks(study, store, _later(sb))
+    rows = [dict(r) for r in store.query(order)]
+    assert rows
+    first = (rows[0]["message_key"], rows[0]["check_name"])
+    store.db.execute("UPDATE reply_checks SET evidence = 'stale' WHERE message_key = ? AND "
+                     "check_name = ?", first)
+    before = store.db.total_changes
+    refresh_checks(study, store, _later(sb) + timedelta(days=1))
+    assert store.db.total_changes == before + 1  # only the stale row
+    again = [dict(r) for r in store.query(order)]
+    assert again[0]["evidence"] == rows[0]["evidence"]
+    assert again[0]["computed_at"] != rows[0]["computed_at"]
+    assert [r["computed_at"] for r in again[1:]] == [r["computed_at"] for r in rows[1:]]

@@ -289,20 +289,27 @@ def _snippet(text: str, limit: int = 80) -> str:
 
 def refresh_checks(study: Study, store: Store, now: datetime | None = None,
                    replies: pd.DataFrame | None = None) -> dict[int, dict[str, Check]]:
-    """Compute the automatic criteria and store them (replacing earlier results)."""
+    """Compute the automatic criteria and store those that are new or changed (a report on
+    an unchanged study writes nothing, so it does not wait for a running collect's lock)."""
     checks = compute_checks(study, store, now, replies)
     stamp = utc_iso(now or datetime.now(UTC))
     rows = {r["id"]: r for r in store.messages()}
+    keys = {mid: message_key(rows[mid]) for mid in checks}
+    stored = {(c["message_key"], c["check_name"]): (c["message_id"], c["value"], c["evidence"])
+              for c in select_in(store, "SELECT * FROM reply_checks WHERE message_key IN ({})",
+                                 list(set(keys.values())))}
+    todo = [(keys[mid], mid, c) for mid, cs in checks.items() for c in cs.values()
+            if stored.get((keys[mid], c.name)) != (mid, json.dumps(c.value), c.evidence)]
+    if not todo:
+        return checks
     with store.transaction() as db:
-        for mid, cs in checks.items():
-            key = message_key(rows[mid])
-            for c in cs.values():
-                db.execute("INSERT INTO reply_checks (message_key, message_id, check_name,"
-                           " value, evidence, computed_at) VALUES (?, ?, ?, ?, ?, ?)"
-                           " ON CONFLICT(message_key, check_name) DO UPDATE SET"
-                           " message_id=excluded.message_id, value=excluded.value,"
-                           " evidence=excluded.evidence, computed_at=excluded.computed_at",
-                           (key, mid, c.name, json.dumps(c.value), c.evidence, stamp))
+        for key, mid, c in todo:
+            db.execute("INSERT INTO reply_checks (message_key, message_id, check_name,"
+                       " value, evidence, computed_at) VALUES (?, ?, ?, ?, ?, ?)"
+                       " ON CONFLICT(message_key, check_name) DO UPDATE SET"
+                       " message_id=excluded.message_id, value=excluded.value,"
+                       " evidence=excluded.evidence, computed_at=excluded.computed_at",
+                       (key, mid, c.name, json.dumps(c.value), c.evidence, stamp))
     return checks
 
 
