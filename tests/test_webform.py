@@ -77,8 +77,9 @@ def shared_session() -> Any:
 
 
 def write_study(folder: Path, target: Any, phone: str = "+49 30 1234567",
-                timeout: float = 20) -> None:
+                timeout: float = 20, short: str = "") -> None:
     target_yaml = json.dumps(target, ensure_ascii=False)
+    short_yaml = f"short: {json.dumps(short, ensure_ascii=False)}" if short else ""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "study.yaml").write_text(textwrap.dedent(f"""\
         study: {{id: wf-test, title: Webform test, language: de, timezone: Europe/Berlin}}
@@ -97,6 +98,7 @@ def write_study(folder: Path, target: Any, phone: str = "+49 30 1234567",
           - id: kuendigung
             subject: {SUBJECT}
             topic: Vertrag
+            {short_yaml}
             body: |
               Guten Tag,
 
@@ -765,3 +767,124 @@ def test_confirmation_container_counts_without_known_words() -> None:
                  None, set()) is None
     assert judge(before, [state("Your submission was successful.", [])], watch, None,
                  set())[0] == "success"
+
+
+# -- field constraints: maxlength, pattern, masks, required fields without a value ----------
+SHORT = "Wie kann ich meinen Vertrag kündigen, und welche Frist gilt?"
+
+
+def _sent(server: Any, n: int, r: int) -> list[Any]:
+    """Everything the server got since (n, r): accepted and rejected submissions."""
+    return server.submissions[n:] + server.rejected[r:]
+
+
+@browser
+@pytest.mark.browser
+def test_message_over_maxlength_sends_the_short_text(tmp_path: Path, testforms: Any,
+                                                     shared_session: Any) -> None:
+    """The body is longer than the textarea's maxlength: the scenario's short text goes in
+    whole (never a cut body); the subject is cut at a word, with a warning."""
+    p = Probe(tmp_path, testforms.url("maxlength"), shared_session, short=SHORT)
+    n, r = len(testforms.submissions), len(testforms.rejected)
+    p.channel.send(p.pc)
+    assert testforms.rejected[r:] == []
+    new = testforms.submissions[n:]
+    assert [name for name, _ in new] == ["maxlength"]
+    assert only(new[0][1], "nachricht") == SHORT
+    assert only(new[0][1], "betreff") == "Frage zur Kündigung"
+    values = json.loads(p.evidence()["form-values"].read_text())
+    assert values["message_text"] == "short"
+    msg = next(f for f in values["filled"] if f["kind"] == "message")
+    assert msg["value"] == SHORT and msg["source"] == "scenario short"
+    assert any(w.startswith("subject:") and "20" in w for w in values["warnings"])
+
+
+@browser
+@pytest.mark.browser
+def test_message_over_maxlength_without_short_is_not_sent(tmp_path: Path, testforms: Any,
+                                                          shared_session: Any) -> None:
+    p = Probe(tmp_path, testforms.url("maxlength"), shared_session)
+    n, r = len(testforms.submissions), len(testforms.rejected)
+    with pytest.raises(ProbeError) as ei:
+        p.channel.send(p.pc)
+    assert not ei.value.temporary
+    msg = str(ei.value)
+    assert "at most 80 characters" in msg and "'short'" in msg and "Nachricht" in msg
+    assert _sent(testforms, n, r) == []  # nothing POSTed
+    values = json.loads(p.evidence()["form-values"].read_text())
+    assert values["message_text"] == "none" and values["blockers"]
+    res = json.loads(p.evidence()["form-result"].read_text())
+    assert res["outcome"] == "not-submitted"
+    # the dry run shows it
+    facts = p.channel.dry_run(p.pc)
+    assert any("at most 80" in b for b in facts["blockers"])
+    assert any("would not be submitted" in line for line in facts["why"])
+    assert _sent(testforms, n, r) == []
+
+
+@browser
+@pytest.mark.browser
+@pytest.mark.parametrize("page,want", [("phone-pattern", "0301234567"),
+                                       ("phone-mask", "030 1234567")])
+def test_phone_takes_the_form_the_field_accepts(tmp_path: Path, testforms: Any,
+                                                shared_session: Any, page: str,
+                                                want: str) -> None:
+    """A digits-only pattern and an input mask that drops the '+' both refuse
+    '+49 30 1234567'; the national number goes in, as the field wants it."""
+    p = Probe(tmp_path, testforms.url(page), shared_session)
+    n, r = len(testforms.submissions), len(testforms.rejected)
+    p.channel.send(p.pc)
+    assert testforms.rejected[r:] == []
+    new = testforms.submissions[n:]
+    assert [name for name, _ in new] == [page]
+    assert only(new[0][1], "telefon") == want
+    assert_body(only(new[0][1], "nachricht"))
+
+
+@browser
+@pytest.mark.browser
+def test_required_pattern_nothing_fits_fails_naming_it(tmp_path: Path, testforms: Any,
+                                                       shared_session: Any) -> None:
+    p = Probe(tmp_path, testforms.url("phone-pattern"), shared_session, phone="keine Angabe")
+    n, r = len(testforms.submissions), len(testforms.rejected)
+    with pytest.raises(ProbeError) as ei:
+        p.channel.send(p.pc)
+    assert not ei.value.temporary
+    assert "'[0-9]+'" in str(ei.value) and "Telefon" in str(ei.value)
+    assert _sent(testforms, n, r) == []
+
+
+@browser
+@pytest.mark.browser
+def test_required_field_without_value_is_not_invented(tmp_path: Path, testforms: Any,
+                                                      shared_session: Any) -> None:
+    p = Probe(tmp_path, testforms.url("street"), shared_session)
+    n, r = len(testforms.submissions), len(testforms.rejected)
+    with pytest.raises(ProbeError) as ei:
+        p.channel.send(p.pc)
+    msg = str(ei.value)
+    assert not ei.value.temporary
+    assert "Straße und Hausnummer" in msg and "fields: {street: {value:" in msg, msg
+    assert "company acme" in msg
+    assert _sent(testforms, n, r) == []
+    # the YAML the message names, written into the study, gets the form sent
+    p = Probe(tmp_path / "with", {"url": testforms.url("street"),
+                                  "fields": {"street": {"value": "Musterstraße 1"}}},
+              shared_session)
+    n, r = len(testforms.submissions), len(testforms.rejected)
+    p.channel.send(p.pc)
+    assert testforms.rejected[r:] == []
+    new = testforms.submissions[n:]
+    assert [name for name, _ in new] == ["street"]
+    assert only(new[0][1], "strasse") == "Musterstraße 1"
+    assert only(new[0][1], "plz") == "10115"
+
+
+def test_constraint_helpers() -> None:
+    from servicebench.probes.webform.constraints import cut_at_word, js_len, phone_variants
+    assert cut_at_word(SUBJECT, 20) == "Frage zur Kündigung"
+    assert cut_at_word("Kündigung", 4) == "Künd"  # one long word: cut inside it
+    assert js_len("a\r\nb") == 3 and js_len("😀") == 2
+    assert phone_variants("+49 30 1234567") == [
+        "+49 30 1234567", "+49301234567", "030 1234567", "0301234567", "00491234567"[:0]
+        + "0049301234567"]

@@ -54,6 +54,13 @@ class Field:
     options: list[dict[str, Any]] = field(default_factory=list)
     readonly: bool = False
     disabled: bool = False
+    # what the browser enforces (see .constraints)
+    maxlength: int | None = None
+    minlength: int | None = None
+    pattern: str = ""
+    min: str = ""
+    max: str = ""
+    step: str = ""
 
     @property
     def selector(self) -> str:
@@ -121,9 +128,14 @@ class FormInput:
     topic: str = ""
     overrides: dict[str, Any] = field(default_factory=dict)
     success: str | None = None
+    short: str = ""  # the scenario's short text: the message where the body does not fit
+    company: str = ""  # the company's id (named in messages about the study file)
 
     def value_of(self, kind: str) -> tuple[str, str]:
         p = self.persona
+        spec = self.overrides.get(kind)
+        if isinstance(spec, dict) and "value" in spec:  # fields: {street: {value: ...}}
+            return str(spec["value"]), "study fields"
         if kind in ("email", "email_confirm"):
             return self.email, self.email_source
         if kind == "subject":
@@ -177,7 +189,9 @@ def _field(frame: int, c: dict[str, Any], control: str) -> Field:
                  classes=c["classes"], required=c["required"], hidden=c["hidden"],
                  tabindex=c["tabindex"], form=c["form"], order=c["order"], value=c["value"],
                  checked=c["checked"], options=list(c["options"]), readonly=c["readonly"],
-                 disabled=c["disabled"])
+                 disabled=c["disabled"], maxlength=c.get("maxlength"),
+                 minlength=c.get("minlength"), pattern=c.get("pattern") or "",
+                 min=c.get("min") or "", max=c.get("max") or "", step=c.get("step") or "")
 
 
 def honeypot_reason(f: Field) -> str:

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from .choose import choose_option, real_options
+from .constraints import phone_key, phone_variants
 from .fields import Decision, FormInput
 from .waits import mark, wait_change
 
@@ -60,16 +61,28 @@ class FillError(Exception):
     """A field could not be filled the way it was decided."""
 
 
+class Unfit(FillError):
+    """What the field holds is not what was meant, and submitting it would send something
+    else than the study asks (a changed message, a required field nothing fits)."""
+
+
 def apply(frame: Any, decisions: list[Decision], fi: FormInput, timeout_ms: int = 5000,
-          overrides: dict[str, Any] | None = None) -> list[str]:
+          overrides: dict[str, Any] | None = None,
+          blockers: list[str] | None = None) -> list[str]:
     """Carry out every non-``leave`` decision in ``frame``. Returns warnings (fields that
-    could not be set); decisions are updated with what was actually chosen."""
+    could not be set, values the field changed); decisions are updated with what was
+    actually chosen. Reasons not to submit at all go into ``blockers``."""
     warnings: list[str] = []
     for d in decisions:
         if d.action == "leave" or d.field is None:
             continue
         try:
-            _apply_one(frame, d, fi, timeout_ms, (overrides or {}).get(d.kind))
+            note = _apply_one(frame, d, fi, timeout_ms, (overrides or {}).get(d.kind))
+            if note:
+                warnings.append(note)
+        except Unfit as exc:
+            (blockers if blockers is not None else warnings).append(str(exc))
+            d.reason += " [NOT SUBMITTABLE: " + str(exc)[:160] + "]"
         except Exception as exc:  # noqa: BLE001 - report, go on with the other fields
             msg = f"{d.kind}: could not set {d.field.describe()}: {str(exc).splitlines()[0]}"
             log.info(msg)
@@ -78,7 +91,8 @@ def apply(frame: Any, decisions: list[Decision], fi: FormInput, timeout_ms: int 
     return warnings
 
 
-def _apply_one(frame: Any, d: Decision, fi: FormInput, timeout_ms: int, spec: Any) -> None:
+def _apply_one(frame: Any, d: Decision, fi: FormInput, timeout_ms: int,
+               spec: Any) -> str | None:
     f = d.field
     assert f is not None
     loc = frame.locator(f.selector).first
@@ -89,20 +103,7 @@ def _apply_one(frame: Any, d: Decision, fi: FormInput, timeout_ms: int, spec: An
             frame.page.keyboard.insert_text(d.value)
             _blur(loc)
         else:
-            try:
-                if not (d.value and _type_in(frame, f.selector, d.value)):
-                    loc.fill(d.value, timeout=timeout_ms)
-            except Exception:  # noqa: BLE001 - covered or odd widgets: set it like a script
-                loc.evaluate(SET_VALUE_JS, d.value)
-            # one round trip: what the field holds now, and leave it (blur) as a person would
-            got = on_element(frame, f.selector, VALUE_AND_BLUR_JS)
-            if not isinstance(got, str):
-                got = loc.input_value(timeout=timeout_ms)  # not a text control: say so
-            if got != d.value and d.value and got.replace(" ", "") != d.value.replace(" ", ""):
-                # masked inputs (phone, postcode) reformat; type slowly instead
-                loc.fill("", timeout=timeout_ms)
-                loc.press_sequentially(d.value, delay=15, timeout=timeout_ms)
-                _blur(loc)
+            return fill_text(frame, d, loc, timeout_ms)
     elif d.action == "check":
         _check(frame, f.selector, timeout_ms)
     elif d.action == "select" and f.control == "select":
@@ -120,6 +121,23 @@ def _apply_one(frame: Any, d: Decision, fi: FormInput, timeout_ms: int, spec: An
 
 VALUE_AND_BLUR_JS = """el => { const v = ('value' in el && typeof el.value === 'string')
   ? el.value : null; el.dispatchEvent(new Event('blur')); return v; }"""
+# what the field holds and what its constraints say of it (the validity API; a value that
+# is missing is not judged here), then leave it as a person would
+READBACK_JS = """el => {
+  const v = ('value' in el && typeof el.value === 'string') ? el.value : null;
+  let bad = '';
+  const s = el.validity;
+  if (s && v !== null && v !== '') {
+    const why = [['patternMismatch', 'pattern'], ['typeMismatch', 'type'],
+      ['tooLong', 'maxlength'], ['tooShort', 'minlength'], ['rangeUnderflow', 'min'],
+      ['rangeOverflow', 'max'], ['stepMismatch', 'step'], ['badInput', 'input'],
+      ['customError', 'a check of the page']].filter(([k]) => s[k]).map(([, w]) => w);
+    if (why.length) bad = why.join(', ') + (el.validationMessage ?
+      ': ' + el.validationMessage : '');
+  }
+  el.dispatchEvent(new Event('blur'));
+  return [v, bad];
+}"""
 # the element by CSS selector, in the document or in any open shadow root; then the function
 # (put in by Python: the page's Content-Security-Policy may forbid eval, not our scripts)
 _ON_ELEMENT_JS = """([sel, arg]) => {
@@ -220,3 +238,81 @@ def _choose_custom(frame: Any, d: Decision, fi: FormInput, timeout_ms: int, spec
     d.value, d.option, d.source = opt["text"], opt, "option"
     d.reason += f"; {why}"
     f.options = options
+
+
+def _put(frame: Any, selector: str, loc: Any, value: str, timeout_ms: int) -> tuple[str, str]:
+    """Type ``value`` into a text field; (what it holds then, its validity problem or '')."""
+    try:
+        if not (value and _type_in(frame, selector, value)):
+            loc.fill(value, timeout=timeout_ms)
+    except Exception:  # noqa: BLE001 - covered or odd widgets: set it like a script
+        loc.evaluate(SET_VALUE_JS, value)
+    # one round trip: what the field holds now, and leave it (blur) as a person would
+    got, bad = on_element(frame, selector, READBACK_JS)
+    if not isinstance(got, str):
+        got = loc.input_value(timeout=timeout_ms)  # not a text control: say so
+    if value and not same(value, got, loose=True):
+        # masked inputs (phone, postcode) reformat as one types; type slowly instead
+        loc.fill("", timeout=timeout_ms)
+        loc.press_sequentially(value, delay=15, timeout=timeout_ms)
+        got, bad = on_element(frame, selector, READBACK_JS)
+    return (got if isinstance(got, str) else ""), bad or ""
+
+
+def same(meant: str, got: str, kind: str = "", loose: bool = False) -> bool:
+    """Whether a field holds what was meant. Whitespace and line endings never count; an
+    input mask's spaces, brackets and dashes in a phone number do not either."""
+    if " ".join(meant.split()) == " ".join(got.split()):
+        return True
+    if kind == "phone":
+        return phone_key(meant) == phone_key(got)
+    if loose or kind in ("postcode", "postcode_city"):
+        return meant.replace(" ", "") == got.replace(" ", "")
+    return False
+
+
+def fill_text(frame: Any, d: Decision, loc: Any, timeout_ms: int) -> str | None:
+    """Fill a text field and check what it holds: a changed message is not submitted, a
+    phone number is tried in the forms the field accepts, a value the field's constraints
+    refuse is taken out again. Returns a warning, or None."""
+    f = d.field
+    assert f is not None
+    tries = phone_variants(d.value) if d.kind == "phone" and d.value else [d.value]
+    seen: list[str] = []
+    for value in tries:
+        got, bad = _put(frame, f.selector, loc, value, timeout_ms)
+        if not d.value:
+            return None
+        # a phone number must still be the same number, the message the same text; other
+        # fields may reformat (upper case, a date mask) as long as the browser accepts them
+        strict = d.kind in ("phone", "message")
+        if not bad and (same(value, got, d.kind) or not strict):
+            if value != d.value:
+                d.reason += f"; the field accepts the number only as {value!r}"
+                d.value = value
+            if not same(value, got, d.kind, loose=True):
+                return f"{d.kind}: the field turned {value!r} into {got!r} ({f.describe()})"
+            return None
+        seen.append(f"{value!r} -> {got!r}" + (f" ({bad})" if bad else ""))
+    if d.kind == "message":
+        raise Unfit(f"the message field ({f.describe()}) does not hold the scenario's text "
+                    f"after typing it ({_gist(d.value, got)}); a changed question is not "
+                    "submitted")
+    loc.fill("", timeout=timeout_ms)  # nothing half-valid is left in the field
+    pattern = f" pattern {f.pattern!r}" if f.pattern else ""
+    what = (f"{d.kind} field ({f.describe()}){pattern} takes none of the persona's values: "
+            + "; ".join(seen[:5]))
+    if f.required:
+        raise Unfit(f"required {what}; give the field a value it accepts in the study's "
+                    f"fields ({d.kind}: {{value: ...}}) or change {d.source or 'the value'}")
+    d.action, d.value = "leave", ""
+    d.reason += "; left empty: the field accepts none of the values"
+    return f"{what}; left empty (optional)"
+
+
+def _gist(meant: str, got: str) -> str:
+    if not got.strip():
+        return "it stayed empty"
+    if " ".join(meant.split()).startswith(" ".join(got.split())):
+        return f"only {len(got)} of {len(meant)} characters arrived"
+    return f"{len(got)} characters instead of {len(meant)}"

@@ -13,6 +13,7 @@ from typing import Any
 from servicebench.errors import ProbeBlocked, ProbeError
 
 from .buttons import classify_buttons, dismiss_cookie_banner
+from .constraints import fit, unfilled_required
 from .fields import Decision, Field, FormInput, fields_from_scan, label_matches, map_fields
 from .fill import apply
 from .kinds import KINDS
@@ -156,9 +157,14 @@ class FormVisit:
                         self.hidden[d.field.sid] = d  # may show up in a later step
                     elif d.field:
                         self.decided[d.field.sid] = d
+                fitted = fit(todo, self.fi)  # maxlength and the like, before typing
+                self.report.warnings += fitted.warnings
+                self.report.blockers += fitted.blockers
+                self.report.message_text = fitted.message_text or self.report.message_text
                 since, asked = mark(self.frame), self.requests.started
                 self.report.warnings += apply(self.frame, todo, self.fi,
-                                              overrides=self.fi.overrides)
+                                              overrides=self.fi.overrides,
+                                              blockers=self.report.blockers)
                 # conditional fields: let the page react to what was entered, then look
                 # again. Choices (selects, boxes, radios, dropdowns) are what reveal fields,
                 # often after a request, so they get a while to show a change; typed text
@@ -173,6 +179,9 @@ class FormVisit:
             submit, nxt = classify_buttons(buttons, self.form_key, fields)
             if submit is not None or nxt is None:
                 self.report.submit_button = _button_text(submit)
+                self.report.blockers += unfilled_required(
+                    [self.decided[f.sid] for f in fields if f.sid in self.decided],
+                    self.fi, self.url)
                 return submit
             before = {f.sid for f in fields if not f.hidden}
             since = mark(self.frame)
@@ -207,6 +216,8 @@ class FormVisit:
                 continue
             sel = spec if isinstance(spec, str) else spec.get("selector")
             label = spec.get("label") if isinstance(spec, dict) else None
+            if not sel and not label and kind in KINDS:
+                continue  # {value: ...} alone: the field is found as usual, value_of gives it
             found: Field | None = None
             if sel:
                 loc = self.frame.locator(sel).first
@@ -244,7 +255,11 @@ class FormVisit:
             "before.png", self._screenshot(form_region=True), "screenshot-before")
         values = {"url": self.url, "frame": self.report.frame_url,
                   "filled": [d.as_dict() for d in self.report.decisions],
-                  "warnings": self.report.warnings, "steps": self.report.steps}
+                  "warnings": self.report.warnings, "steps": self.report.steps,
+                  # which text the message field got: "full", "short" (the scenario's
+                  # short text, the full one did not fit) or "none" (not submitted)
+                  "message_text": self.report.message_text or None,
+                  "blockers": self.report.blockers}
         self.report.evidence["values"] = self.save(
             "values.json", json.dumps(values, ensure_ascii=False, indent=2).encode(),
             "form-values")
@@ -282,6 +297,10 @@ class FormVisit:
             self._finish("captcha", f"{cap['kind']} widget: {cap['what']}")
             raise ProbeBlocked("captcha", {"kind": cap["kind"], "widget": cap["what"],
                                            "url": self.page.url, **self.report.evidence})
+        if self.report.blockers:  # a cut question, a required field without a value...
+            what = "; ".join(self.report.blockers)
+            self._finish("not-submitted", what)
+            raise ProbeError(f"web form {self.url} not submitted: {what}", temporary=False)
         self._check_validity()
         sid = next((d.field.sid for d in self.decided.values() if d.field and d.field.form >= 0
                     and d.action in VALUE_KINDS), None)

@@ -24,6 +24,10 @@ class FormReport:
     captcha: dict[str, Any] | None = None
     invisible_captchas: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # why the form must not be submitted (a message that does not fit, a required field
+    # without a value): a probe fails with them, a dry run shows them
+    blockers: list[str] = field(default_factory=list)
+    message_text: str = ""  # "full" / "short" / "none": what the message field got
     notes: list[str] = field(default_factory=list)
     evidence: dict[str, str] = field(default_factory=dict)
     outcome: str = ""  # empty for a dry run
@@ -55,7 +59,9 @@ class FormReport:
                 "fields": [d.as_dict() for d in self.decisions],
                 "unfilled_required": self.unfilled_required,
                 "captcha": self.captcha, "invisible_captchas": self.invisible_captchas,
-                "warnings": self.warnings, "notes": self.notes, "evidence": self.evidence,
+                "warnings": self.warnings, "blockers": self.blockers,
+                "message_text": self.message_text or None, "notes": self.notes,
+                "evidence": self.evidence,
                 "outcome": self.outcome or None, "message": self.message or None}
 
     def lines(self) -> list[str]:
@@ -74,6 +80,9 @@ class FormReport:
                        "a probe would be recorded as blocked")
         if self.invisible_captchas:
             out.append("  note: invisible CAPTCHA scripts: " + ", ".join(self.invisible_captchas))
+        out += [f"  ! would not be submitted: {b}" for b in self.blockers]
+        if self.message_text == "short":
+            out.append("  note: the message field got the scenario's short text")
         out += [f"  warning: {w}" for w in self.warnings]
         out += [f"  note: {n}" for n in self.notes]
         if self.outcome:
@@ -105,7 +114,8 @@ def probe_form(url: str, persona: Any = None, scenario: Any = None, out_dir: Pat
         return str(out / name)
 
     fi = FormInput(persona=persona, subject=scenario.subject, body=scenario.body,
-                   email=persona.email, topic=getattr(scenario, "topic", ""))
+                   email=persona.email, topic=getattr(scenario, "topic", ""),
+                   short=getattr(scenario, "short", "") or "")
     session = BrowserSession(headless=headless)
     try:
         ctx = session.context()

@@ -280,6 +280,13 @@ for (const el of controls) {
     classes: [el, up(el), up(up(el) || el)].filter(x => x && x.nodeType === 1)
       .map(x => typeof x.className === 'string' ? x.className : '').join(' ').slice(0, 300),
     required: '',
+    // constraints the browser enforces: a text is cut at maxlength, a pattern or a number
+    // range makes the field invalid (read as attributes: -1 / '' when absent)
+    maxlength: typeof el.maxLength === 'number' && el.maxLength >= 0 ? el.maxLength : null,
+    minlength: typeof el.minLength === 'number' && el.minLength > 0 ? el.minLength : null,
+    pattern: el.getAttribute('pattern') || '',
+    min: el.getAttribute('min') || '', max: el.getAttribute('max') || '',
+    step: el.getAttribute('step') || '',
   };
   if (type === 'editable') c.value = textOf(el, 200, true);
   else if (type === 'combobox') c.value = textOf(el, 200, true) || el.value || '';
