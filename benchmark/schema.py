@@ -152,7 +152,9 @@ def study_schema() -> dict[str, Any]:
                     "body": {"type": "string", "minLength": 1,
                              "description": "Jinja template; names: persona, company, scenario"},
                     "short": {"type": "string",
-                              "description": "short public text for social channels"},
+                              "description": "short public text for social channels; "
+                                             "also what a web form gets whose message "
+                                             "field does not take the body (maxlength)"},
                     "mode": {"enum": ["public", "direct"]},
                     "topic": {"type": "string",
                               "description": "hint for topic/category choices in web forms"},

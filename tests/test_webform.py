@@ -444,11 +444,14 @@ def test_server_side_validation_error(tmp_path: Path, testforms: Any, shared_ses
 @pytest.mark.browser
 def test_browser_validation_stops_before_submitting(tmp_path: Path, testforms: Any,
                                                     shared_session: Any) -> None:
+    """A required field the persona has no value for: nothing is invented, nothing is sent,
+    and the error names the field and the YAML that gives it a value."""
     p = Probe(tmp_path, testforms.url("native-required"), shared_session, phone="")
     n, r = len(testforms.submissions), len(testforms.rejected)
-    with pytest.raises(ProbeError, match="telefon") as err:
+    with pytest.raises(ProbeError, match="Telefonnummer") as err:
         p.channel.send(p.pc)
     assert not err.value.temporary
+    assert "fields: {phone: {value:" in str(err.value)
     assert (len(testforms.submissions), len(testforms.rejected)) == (n, r)
 
 
@@ -820,6 +823,29 @@ def test_message_over_maxlength_without_short_is_not_sent(tmp_path: Path, testfo
     assert any("at most 80" in b for b in facts["blockers"])
     assert any("would not be submitted" in line for line in facts["why"])
     assert _sent(testforms, n, r) == []
+
+
+@browser
+@pytest.mark.browser
+def test_message_cut_by_a_script_is_not_sent(tmp_path: Path, testforms: Any,
+                                             shared_session: Any) -> None:
+    """No maxlength in the markup, but the page's script cuts the text: the read-back after
+    typing catches it; the short text goes in where it arrives whole, else nothing is sent."""
+    p = Probe(tmp_path, testforms.url("counter"), shared_session)
+    n, r = len(testforms.submissions), len(testforms.rejected)
+    with pytest.raises(ProbeError) as ei:
+        p.channel.send(p.pc)
+    assert not ei.value.temporary
+    assert "only 100 of" in str(ei.value) and "at most 100 characters" in str(ei.value)
+    assert _sent(testforms, n, r) == []
+    assert json.loads(p.evidence()["form-values"].read_text())["message_text"] == "none"
+    p = Probe(tmp_path / "short", testforms.url("counter"), shared_session, short=SHORT)
+    p.channel.send(p.pc)
+    assert testforms.rejected[r:] == []
+    new = testforms.submissions[n:]
+    assert [name for name, _ in new] == ["counter"]
+    assert only(new[0][1], "nachricht") == SHORT
+    assert json.loads(p.evidence()["form-values"].read_text())["message_text"] == "short"
 
 
 @browser

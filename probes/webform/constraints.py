@@ -71,7 +71,6 @@ def phone_key(value: str) -> str:
 class Fitted:
     warnings: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)  # the probe must not be submitted
-    message_text: str = ""  # "full" or "short": which text went into the message field
 
 
 def fit(decisions: list[Decision], fi: FormInput) -> Fitted:
@@ -109,9 +108,6 @@ def _fit_message(d: Decision, fi: FormInput, out: Fitted) -> None:
     f = d.field
     assert f is not None
     n = js_len(d.value)
-    out.message_text = "full"
-    if d.source == "study fields":
-        out.message_text = "study fields"
     too_long = f.maxlength is not None and n > f.maxlength
     too_short = f.minlength is not None and n < f.minlength
     if not (too_long or too_short):
@@ -122,7 +118,6 @@ def _fit_message(d: Decision, fi: FormInput, out: Fitted) -> None:
             f.minlength is None or js_len(short) >= f.minlength):
         d.value, d.source = short, "scenario short"
         d.reason += f"; the full text ({n} characters) does not fit the field ({limit})"
-        out.message_text = "short"
         out.warnings.append(f"message: the field takes {limit} characters and the scenario's "
                             f"text has {n}; the scenario's short text ({js_len(short)}) was "
                             "entered instead")
@@ -139,7 +134,6 @@ def _fit_message(d: Decision, fi: FormInput, out: Fitted) -> None:
         f"{n} and {what}; a cut question is not submitted: {todo}")
     d.action, d.value = "leave", ""
     d.reason += f"; does not fit ({limit} characters, text has {n})"
-    out.message_text = "none"
 
 
 def _out_of_range(d: Decision) -> list[str]:
@@ -163,7 +157,7 @@ def unfilled_required(decisions: list[Decision], fi: FormInput, url: str) -> lis
     for d in decisions:
         f = d.field
         if (f is None or d.action != "leave" or not f.required or f.hidden
-                or d.kind in NOT_OURS or f.control == "checkbox"):
+                or d.kind in NOT_OURS or f.control == "checkbox" or "does not fit" in d.reason):
             continue
         choice = f.control in ("select", "radio", "combobox")
         if choice or d.kind not in _value_kinds():
@@ -199,3 +193,15 @@ def _slug(text: str) -> str:
 def _flow(spec: dict[str, str]) -> str:
     return "{" + ", ".join(f"{k}: {json.dumps(v, ensure_ascii=False)}"
                            for k, v in spec.items()) + "}"
+
+
+def message_text(decisions: list[Decision], current: str) -> str:
+    """Which text the message field got after filling: "full", "short" (the scenario's
+    short text), "study fields" (a value the study gave), "none" (it is not submitted)."""
+    for d in decisions:
+        if d.kind != "message" or d.field is None:
+            continue
+        if d.action == "leave" or "[NOT SUBMITTABLE" in d.reason:
+            return "none"
+        return {"scenario short": "short", "study fields": "study fields"}.get(d.source, "full")
+    return current

@@ -103,7 +103,7 @@ def _apply_one(frame: Any, d: Decision, fi: FormInput, timeout_ms: int,
             frame.page.keyboard.insert_text(d.value)
             _blur(loc)
         else:
-            return fill_text(frame, d, loc, timeout_ms)
+            return fill_text(frame, d, loc, timeout_ms, fi.short)
     elif d.action == "check":
         _check(frame, f.selector, timeout_ms)
     elif d.action == "select" and f.control == "select":
@@ -271,10 +271,12 @@ def same(meant: str, got: str, kind: str = "", loose: bool = False) -> bool:
     return False
 
 
-def fill_text(frame: Any, d: Decision, loc: Any, timeout_ms: int) -> str | None:
-    """Fill a text field and check what it holds: a changed message is not submitted, a
-    phone number is tried in the forms the field accepts, a value the field's constraints
-    refuse is taken out again. Returns a warning, or None."""
+def fill_text(frame: Any, d: Decision, loc: Any, timeout_ms: int,
+              short: str = "") -> str | None:
+    """Fill a text field and check what it holds: a message the page changed is replaced by
+    the scenario's ``short`` text if that arrives whole, else not submitted; a phone number
+    is tried in the forms the field accepts; a value the field's constraints refuse is taken
+    out again. Returns a warning, or None."""
     f = d.field
     assert f is not None
     tries = phone_variants(d.value) if d.kind == "phone" and d.value else [d.value]
@@ -295,9 +297,21 @@ def fill_text(frame: Any, d: Decision, loc: Any, timeout_ms: int) -> str | None:
             return None
         seen.append(f"{value!r} -> {got!r}" + (f" ({bad})" if bad else ""))
     if d.kind == "message":
+        gist = _gist(d.value, got)
+        short = short.strip()
+        if short and d.source not in ("scenario short", "study fields"):
+            got2, bad2 = _put(frame, f.selector, loc, short, timeout_ms)
+            if not bad2 and same(short, got2, "message"):
+                d.reason += f"; the page changed the full text ({gist}): short text entered"
+                d.value, d.source = short, "scenario short"
+                return (f"message: the field did not hold the scenario's text ({gist}); the "
+                        f"scenario's short text ({len(short)} characters) went in instead")
+        kept = len(got.replace("\r\n", "\n"))
+        todo = (f"write the scenario a 'short' text of at most {kept} characters"
+                if got.strip() and " ".join(d.value.split()).startswith(" ".join(got.split()))
+                else "fill this form by hand or name the message field in the study's fields")
         raise Unfit(f"the message field ({f.describe()}) does not hold the scenario's text "
-                    f"after typing it ({_gist(d.value, got)}); a changed question is not "
-                    "submitted")
+                    f"after typing it ({gist}); a changed question is not submitted: {todo}")
     loc.fill("", timeout=timeout_ms)  # nothing half-valid is left in the field
     pattern = f" pattern {f.pattern!r}" if f.pattern else ""
     what = (f"{d.kind} field ({f.describe()}){pattern} takes none of the persona's values: "

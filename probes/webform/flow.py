@@ -13,7 +13,7 @@ from typing import Any
 from servicebench.errors import ProbeBlocked, ProbeError
 
 from .buttons import classify_buttons, dismiss_cookie_banner
-from .constraints import fit, unfilled_required
+from .constraints import fit, message_text, unfilled_required
 from .fields import Decision, Field, FormInput, fields_from_scan, label_matches, map_fields
 from .fill import apply
 from .kinds import KINDS
@@ -160,11 +160,11 @@ class FormVisit:
                 fitted = fit(todo, self.fi)  # maxlength and the like, before typing
                 self.report.warnings += fitted.warnings
                 self.report.blockers += fitted.blockers
-                self.report.message_text = fitted.message_text or self.report.message_text
                 since, asked = mark(self.frame), self.requests.started
                 self.report.warnings += apply(self.frame, todo, self.fi,
                                               overrides=self.fi.overrides,
                                               blockers=self.report.blockers)
+                self.report.message_text = message_text(todo, self.report.message_text)
                 # conditional fields: let the page react to what was entered, then look
                 # again. Choices (selects, boxes, radios, dropdowns) are what reveal fields,
                 # often after a request, so they get a while to show a change; typed text
