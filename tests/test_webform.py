@@ -891,7 +891,7 @@ def test_required_field_without_value_is_not_invented(tmp_path: Path, testforms:
     msg = str(ei.value)
     assert not ei.value.temporary
     assert "Straße und Hausnummer" in msg and "fields: {street: {value:" in msg, msg
-    assert "company acme" in msg
+    assert "company acme" in msg and "'Land" not in msg  # preselected: nothing missing
     assert _sent(testforms, n, r) == []
     # the YAML the message names, written into the study, gets the form sent
     p = Probe(tmp_path / "with", {"url": testforms.url("street"),
@@ -914,3 +914,24 @@ def test_constraint_helpers() -> None:
     assert phone_variants("+49 30 1234567") == [
         "+49 30 1234567", "+49301234567", "030 1234567", "0301234567", "00491234567"[:0]
         + "0049301234567"]
+
+
+@browser
+@pytest.mark.browser
+def test_probe_form_command_shows_what_would_fail(tmp_path: Path, testforms: Any) -> None:
+    """`servicebench probe-form` prints the field limits: the cut subject as a warning, the
+    message that does not fit as a reason the form would not be submitted."""
+    from click.testing import CliRunner
+
+    from servicebench.cli import cli
+
+    write_study(tmp_path / "s", testforms.url("maxlength"))
+    n, r = len(testforms.submissions), len(testforms.rejected)
+    res = CliRunner().invoke(cli, ["probe-form", testforms.url("maxlength"), "--study",
+                                   str(tmp_path / "s"), "--out", str(tmp_path / "out"),
+                                   "--timeout", "20"])
+    assert res.exit_code == 0, res.output
+    assert "! would not be submitted: message field" in res.output
+    assert "at most 80 characters" in res.output and "'short'" in res.output
+    assert "warning: subject: the field takes at most 20 characters" in res.output
+    assert _sent(testforms, n, r) == []

@@ -214,7 +214,8 @@ def _result(report: FormReport) -> SendResult:
     v = report.verdict
     detail = {"url": report.url, "final_url": report.final_url, "status": report.status,
               "confirmation": report.message, "filled": report.filled,
-              "evidence": report.evidence, "steps": report.steps}
+              "evidence": report.evidence, "steps": report.steps,
+              "message_text": report.message_text or None}  # "full" or "short"
     if report.invisible_captchas:
         detail["invisible_captchas"] = report.invisible_captchas
     if report.outcome == "success":

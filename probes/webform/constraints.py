@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from .fields import Decision, FormInput
+from .fields import Decision, Field, FormInput
 
 # fields that are never ours to fill, whatever they are marked as
 NOT_OURS = ("hidden", "honeypot", "captcha")
@@ -150,15 +150,20 @@ def _out_of_range(d: Decision) -> list[str]:
     return []
 
 
-def unfilled_required(decisions: list[Decision], fi: FormInput, url: str) -> list[str]:
+def unfilled_required(decisions: list[Decision], fi: FormInput, url: str,
+                      now: dict[str, Field] | None = None) -> list[str]:
     """A blocker for every visible required field that is left empty: the probe must not
-    invent personal data, so it says which YAML gives the field its value."""
+    invent personal data, so it says which YAML gives the field its value. ``now`` holds
+    the fields as the last scan saw them (a value the page set itself counts)."""
     out = []
     for d in decisions:
         f = d.field
-        if (f is None or d.action != "leave" or not f.required or f.hidden
-                or d.kind in NOT_OURS or f.control == "checkbox" or "does not fit" in d.reason):
+        if (f is None or d.action != "leave" or not f.required or d.kind in NOT_OURS
+                or f.control == "checkbox" or "does not fit" in d.reason):
             continue
+        cur = (now or {}).get(f.sid, f)
+        if cur.hidden or cur.checked or (cur.value.strip() and cur.control != "combobox"):
+            continue  # out of sight, or holding a value already (a preselected country)
         choice = f.control in ("select", "radio", "combobox")
         if choice or d.kind not in _value_kinds():
             key = _slug(f.label or f.aria or f.placeholder or f.name or f.id or d.kind)

@@ -181,7 +181,7 @@ class FormVisit:
                 self.report.submit_button = _button_text(submit)
                 self.report.blockers += unfilled_required(
                     [self.decided[f.sid] for f in fields if f.sid in self.decided],
-                    self.fi, self.url)
+                    self.fi, self.url, {f.sid: f for f in fields})
                 return submit
             before = {f.sid for f in fields if not f.hidden}
             since = mark(self.frame)
