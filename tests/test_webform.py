@@ -892,10 +892,21 @@ def test_required_field_without_value_is_not_invented(tmp_path: Path, testforms:
     assert not ei.value.temporary
     assert "Straße und Hausnummer" in msg and "fields: {street: {value:" in msg, msg
     assert "company acme" in msg and "'Land" not in msg  # preselected: nothing missing
+    assert "Anzahl der Verträge" in msg
     assert _sent(testforms, n, r) == []
-    # the YAML the message names, written into the study, gets the form sent
-    p = Probe(tmp_path / "with", {"url": testforms.url("street"),
-                                  "fields": {"street": {"value": "Musterstraße 1"}}},
+    # the YAML the message names, written into the study with values, gets the form sent
+    import re
+
+    import yaml
+    fields: dict[str, Any] = {}
+    for snippet in re.findall(r"webform: (\{url: .*?\}\}\})", msg):
+        cfg = yaml.safe_load(snippet)
+        assert cfg["url"] == testforms.url("street")
+        fields.update(cfg["fields"])
+    assert fields == {"street": {"value": "..."},
+                      "anzahl_der_vertraege": {"label": "Anzahl der Verträge", "value": "..."}}
+    fields["street"]["value"], fields["anzahl_der_vertraege"]["value"] = "Musterstraße 1", "2"
+    p = Probe(tmp_path / "with", {"url": testforms.url("street"), "fields": fields},
               shared_session)
     n, r = len(testforms.submissions), len(testforms.rejected)
     p.channel.send(p.pc)
@@ -903,7 +914,7 @@ def test_required_field_without_value_is_not_invented(tmp_path: Path, testforms:
     new = testforms.submissions[n:]
     assert [name for name, _ in new] == ["street"]
     assert only(new[0][1], "strasse") == "Musterstraße 1"
-    assert only(new[0][1], "plz") == "10115"
+    assert only(new[0][1], "plz") == "10115" and only(new[0][1], "anzahl") == "2"
 
 
 def test_constraint_helpers() -> None:
@@ -912,8 +923,8 @@ def test_constraint_helpers() -> None:
     assert cut_at_word("Kündigung", 4) == "Künd"  # one long word: cut inside it
     assert js_len("a\r\nb") == 3 and js_len("😀") == 2
     assert phone_variants("+49 30 1234567") == [
-        "+49 30 1234567", "+49301234567", "030 1234567", "0301234567", "00491234567"[:0]
-        + "0049301234567"]
+        "+49 30 1234567", "+49301234567", "030 1234567", "0301234567", "0049301234567"]
+    assert phone_variants("+1 212 5550100")[2] == "212 5550100"  # no trunk 0 there
 
 
 @browser
@@ -935,3 +946,45 @@ def test_probe_form_command_shows_what_would_fail(tmp_path: Path, testforms: Any
     assert "at most 80 characters" in res.output and "'short'" in res.output
     assert "warning: subject: the field takes at most 20 characters" in res.output
     assert _sent(testforms, n, r) == []
+
+
+def _field(control: str, label: str, **kw: Any) -> Any:
+    from servicebench.probes.webform.fields import Field
+    return Field(frame=0, sid=label, control=control, type=kw.pop("type", control), name=label,
+                 id="", autocomplete="", label=label, aria="", placeholder="", near="",
+                 title="", classes="", required=kw.pop("required", ""), hidden="",
+                 tabindex=None, form=0, order=0, **kw)
+
+
+def test_fit_keeps_the_question_whole() -> None:
+    """Without a browser: which text each limit leads to, and what is only a warning."""
+    from servicebench.probes.webform.constraints import fit
+    from servicebench.probes.webform.fields import Decision
+
+    persona = Persona(id="x", name="Erika Mustermann", email="e@example.org")
+    body = ("Guten Tag,\n\nwie kann ich meinen Vertrag kündigen, und welche Frist gilt "
+            "dabei?\n\nGruß\nErika")
+    fi = FormInput(persona=persona, subject=SUBJECT, body=body, email=REPLY, short=SHORT)
+
+    def decide(kind: str, f: Any, value: str, source: str = "x") -> Any:
+        return Decision(f, kind, "fill", value=value, source=source)
+
+    msg = decide("message", _field("textarea", "Nachricht", maxlength=70), body)
+    subj = decide("subject", _field("text", "Betreff", maxlength=20), SUBJECT)
+    num = decide("anzahl", _field("text", "Anzahl", type="number", min="1", max="9"), "12")
+    out = fit([msg, subj, num], fi)
+    assert (msg.value, msg.source, msg.action) == (SHORT, "scenario short", "fill")
+    assert subj.value == "Frage zur Kündigung" and not out.blockers
+    assert any("outside the field's range 1..9" in w for w in out.warnings)
+    # a body that fits (line breaks count once) is left alone
+    fits = decide("message", _field("textarea", "N", maxlength=len(body)), body)
+    assert not fit([fits], fi).warnings and fits.value == body
+    # the study's own message text is never swapped for the short one
+    own = decide("message", _field("textarea", "N", maxlength=20), body, "study fields")
+    out = fit([own], fi)
+    assert own.action == "leave" and "at most 20" in out.blockers[0]
+    # no short text: the question is not cut, the probe is blocked
+    bare = FormInput(persona=persona, subject=SUBJECT, body=body, email=REPLY)
+    m2 = decide("message", _field("textarea", "Nachricht", maxlength=20), body)
+    out = fit([m2], bare)
+    assert m2.action == "leave" and "has no short text" in out.blockers[0]

@@ -113,7 +113,7 @@ def _fit_message(d: Decision, fi: FormInput, out: Fitted) -> None:
     if not (too_long or too_short):
         return
     limit = f"at most {f.maxlength}" if too_long else f"at least {f.minlength}"
-    short = fi.short.strip()
+    short = fi.short.strip() if d.source != "study fields" else ""  # the study's own text
     if short and (f.maxlength is None or js_len(short) <= f.maxlength) and (
             f.minlength is None or js_len(short) >= f.minlength):
         d.value, d.source = short, "scenario short"
@@ -172,7 +172,7 @@ def unfilled_required(decisions: list[Decision], fi: FormInput, url: str,
         else:
             key, spec = d.kind, {}
         spec["choose" if choice else "value"] = "..."
-        yaml = f"webform: {{url: {url}, fields: {{{key}: {_flow(spec)}}}}}"
+        yaml = f"webform: {{url: {json.dumps(url)}, fields: {{{key}: {_flow(spec)}}}}}"
         out.append(f"required field {f.describe()} ({f.required}) has no value: the persona "
                    f"has none for it and none is invented; give it one in study.yaml under "
                    f"company {fi.company or '<id>'}'s channels: {yaml}")

@@ -102,6 +102,12 @@ def _apply_one(frame: Any, d: Decision, fi: FormInput, timeout_ms: int,
             frame.page.keyboard.press("Control+A")
             frame.page.keyboard.insert_text(d.value)
             _blur(loc)
+            if d.kind == "message":  # a rich-text editor: its text, paragraphs as it likes
+                got = loc.inner_text(timeout=timeout_ms)
+                if not same(d.value, got, "message"):
+                    raise Unfit(f"the message editor ({f.describe()}) does not hold the "
+                                f"scenario's text after typing it ({_gist(d.value, got)}); a "
+                                "changed question is not submitted")
         else:
             return fill_text(frame, d, loc, timeout_ms, fi.short)
     elif d.action == "check":
