@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from .choose import choose_option, real_options
-from .constraints import phone_key, phone_variants
+from .constraints import js_len, phone_key, phone_variants
 from .fields import Decision, FormInput
 from .waits import mark, wait_change
 
@@ -128,7 +128,8 @@ def _apply_one(frame: Any, d: Decision, fi: FormInput, timeout_ms: int,
 VALUE_AND_BLUR_JS = """el => { const v = ('value' in el && typeof el.value === 'string')
   ? el.value : null; el.dispatchEvent(new Event('blur')); return v; }"""
 # what the field holds and what its constraints say of it (the validity API; a value that
-# is missing is not judged here), then leave it as a person would
+# is missing is not judged here, nor a page's own setCustomValidity, which many pages set
+# until their blur handler runs), then leave it as a person would
 READBACK_JS = """el => {
   const v = ('value' in el && typeof el.value === 'string') ? el.value : null;
   let bad = '';
@@ -136,8 +137,8 @@ READBACK_JS = """el => {
   if (s && v !== null && v !== '') {
     const why = [['patternMismatch', 'pattern'], ['typeMismatch', 'type'],
       ['tooLong', 'maxlength'], ['tooShort', 'minlength'], ['rangeUnderflow', 'min'],
-      ['rangeOverflow', 'max'], ['stepMismatch', 'step'], ['badInput', 'input'],
-      ['customError', 'a check of the page']].filter(([k]) => s[k]).map(([, w]) => w);
+      ['rangeOverflow', 'max'], ['stepMismatch', 'step'], ['badInput', 'input']]
+      .filter(([k]) => s[k]).map(([, w]) => w);
     if (why.length) bad = why.join(', ') + (el.validationMessage ?
       ': ' + el.validationMessage : '');
   }
@@ -312,7 +313,7 @@ def fill_text(frame: Any, d: Decision, loc: Any, timeout_ms: int,
                 d.value, d.source = short, "scenario short"
                 return (f"message: the field did not hold the scenario's text ({gist}); the "
                         f"scenario's short text ({len(short)} characters) went in instead")
-        kept = len(got.replace("\r\n", "\n"))
+        kept = js_len(got)
         todo = (f"write the scenario a 'short' text of at most {kept} characters"
                 if got.strip() and " ".join(d.value.split()).startswith(" ".join(got.split()))
                 else "fill this form by hand or name the message field in the study's fields")
