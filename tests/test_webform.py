@@ -19,6 +19,7 @@ from servicebench import browser as browser_mod
 from servicebench.channels import ChannelEnv, OutcomeUnknown, ProbeContext, get_channel
 from servicebench.clock import SystemClock
 from servicebench.errors import NotConfigured, ProbeBlocked, ProbeError, StudyError
+from servicebench.matching import quote_keys
 from servicebench.probes.webform import WebformChannel, probe_form
 from servicebench.probes.webform.choose import choose_option, choose_salutation
 from servicebench.probes.webform.fields import FormInput
@@ -789,7 +790,11 @@ def test_message_over_maxlength_sends_the_short_text(tmp_path: Path, testforms: 
     whole (never a cut body); the subject is cut at a word, with a warning."""
     p = Probe(tmp_path, testforms.url("maxlength"), shared_session, short=SHORT)
     n, r = len(testforms.submissions), len(testforms.rejected)
-    p.channel.send(p.pc)
+    sent = p.channel.send(p.pc)
+    # the probe is stored with what was sent: replies are matched by quotes of the short
+    # text and by the subject the form took
+    assert sent.detail["body"] == SHORT and sent.detail["subject"] == "Frage zur Kündigung"
+    assert sent.detail["quote_keys"] == quote_keys(SHORT)
     assert testforms.rejected[r:] == []
     new = testforms.submissions[n:]
     assert [name for name, _ in new] == ["maxlength"]

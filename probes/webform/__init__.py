@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from servicebench.channels import Channel, ChannelEnv, OutcomeUnknown, ProbeContext, SendResult
 from servicebench.errors import NotConfigured, ProbeBlocked, ProbeError
+from servicebench.matching import quote_keys
 
 from .fields import FormInput
 from .flow import FormVisit
@@ -210,12 +211,28 @@ class WebformChannel(Channel):
         self.pool.close()
 
 
+def _text_entered(report: FormReport) -> dict[str, Any]:
+    """The probe's stored subject and text, where the form took other ones than the study's:
+    the scenario's short text (the full one did not fit), a subject cut to the field's
+    length. Replies are matched by quotes of what was sent and judged against it."""
+    out: dict[str, Any] = {}
+    entered = {d.kind: d.value for d in report.decisions
+               if d.action == "fill" and d.kind in ("message", "subject") and d.value}
+    if report.message_text == "short" and entered.get("message"):
+        out["body"] = entered["message"]
+        out["quote_keys"] = quote_keys(entered["message"])
+    if entered.get("subject"):
+        out["subject"] = entered["subject"]
+    return out
+
+
 def _result(report: FormReport) -> SendResult:
     v = report.verdict
     detail = {"url": report.url, "final_url": report.final_url, "status": report.status,
               "confirmation": report.message, "filled": report.filled,
               "evidence": report.evidence, "steps": report.steps,
               "message_text": report.message_text or None}  # "full" or "short"
+    detail.update(_text_entered(report))
     if report.invisible_captchas:
         detail["invisible_captchas"] = report.invisible_captchas
     if report.outcome == "success":
