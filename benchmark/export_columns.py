@@ -49,6 +49,10 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
                                "Message of the first personal answer", "id"),
     "message_ids": ("Gewertete Nachrichten", "Messages counted", "id"),
     "evidence": ("Belegdateien im Studienordner", "Evidence files in the study folder", "text"),
+    "text_sent": ("Gesendeter Text (full: der ganze Text, short: die Kurzfassung des Szenarios,"
+                  " weil das Formular den ganzen nicht fasste)", "Text sent (full: the whole "
+                  "text, short: the scenario's short version, as the form did not take it all)",
+                  "text"),
     "rank": ("Rang", "Rank", "count"),
     "n_probes": ("Anfragen", "Inquiries", "count"),
     "n_sent": ("Gesendete Anfragen", "Inquiries sent", "count"),

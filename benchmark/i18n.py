@@ -69,6 +69,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "subject": "Betreff",
         "state": "Status",
         "sent_at": "Gesendet",
+        "text_sent": "Gesendeter Text",
+        "text_sent_short": "Kurzfassung des Szenarios (das Nachrichtenfeld des Formulars fasst "
+                           "den ganzen Text nicht)",
         "first_reply": "Erste Antwort",
         "first_human_reply": "Erste persönliche Antwort",
         "no_reply": "keine Antwort im Fenster",
@@ -297,6 +300,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "subject": "Subject",
         "state": "State",
         "sent_at": "Sent",
+        "text_sent": "Text sent",
+        "text_sent_short": "the scenario's short version (the form's message field does not "
+                           "take the whole text)",
         "first_reply": "First reply",
         "first_human_reply": "First human reply",
         "no_reply": "no reply within the window",

@@ -57,7 +57,7 @@ OUTCOME_COLUMNS = [
     "seconds_to_first_human_reply", "acknowledged", "bounced", "n_messages", "n_late", "kinds",
     "censored", "window_closed", "observed_seconds", "n_facts", "checklist_found",
     "checklist_coverage", "greeting_applies", "personal_salutation", "first_human_message_id",
-    "message_ids", "evidence",
+    "message_ids", "evidence", "text_sent",
 ]
 TIME_COLUMNS = ["sent_at", "window_ends_at", "first_reply_at", "first_human_reply_at"]
 
@@ -123,7 +123,8 @@ def _outcome(study: Study, store: Store, p: dict[str, Any], companies: dict[str,
              now: datetime, manual: bool) -> dict[str, Any]:
     evidence = [e["path"] for e in store.evidence_for(p["id"])]
     facts = _scenario_facts(study, p["scenario_id"])
-    logged_greeting = _logged_greeting(p.get("detail"))
+    detail = _detail(p.get("detail"))
+    logged_greeting = _logged_greeting(detail)
     row: dict[str, Any] = {
         "probe_id": p["id"], "company_id": p["company_id"],
         "company": companies.get(p["company_id"], p["company_id"]), "channel": p["channel"],
@@ -139,6 +140,10 @@ def _outcome(study: Study, store: Store, p: dict[str, Any], companies: dict[str,
         "greeting_applies": (not manual) or logged_greeting is not None,
         "personal_salutation": None, "first_human_message_id": None, "message_ids": [],
         "evidence": evidence,
+        # which text went out where a channel may take the scenario's short one instead of
+        # the body (a contact form whose message field does not take it all): full / short
+        "text_sent": detail.get("message_text") if detail.get("message_text") in (
+            "full", "short") else None,
     }
     sent_at = parse_utc(p["sent_at"])
     if p["state"] != "sent" or sent_at is None:
@@ -206,13 +211,17 @@ def _outcome(study: Study, store: Store, p: dict[str, Any], companies: dict[str,
     return row
 
 
-def _logged_greeting(detail: str | None) -> bool | None:
-    """A tester's own judgement of the greeting (``greeting`` in the logged contact)."""
+def _detail(text: str | None) -> dict[str, Any]:
     try:
-        data = json.loads(detail or "{}")
+        data = json.loads(text or "{}")
     except ValueError:
-        return None
-    log = data.get("log") if isinstance(data, dict) else None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _logged_greeting(data: dict[str, Any]) -> bool | None:
+    """A tester's own judgement of the greeting (``greeting`` in the logged contact)."""
+    log = data.get("log")
     value = log.get("greeting") if isinstance(log, dict) else None
     return value if isinstance(value, bool) else None
 

@@ -159,3 +159,29 @@ def test_bad_format(data, tmp_path) -> None:
     study, store, _ = data
     with pytest.raises(ServicebenchError):
         export_tables(study, store, "json", tmp_path, now=NOW)
+
+
+def test_text_sent_says_where_the_short_text_went_out(data, tmp_path) -> None:
+    """A form that did not take the whole text got the scenario's short one: the probe's
+    export row says so, and so does its evidence card in the report, in both languages."""
+    import json
+
+    from servicebench.report import ReportOptions, render_html
+    from servicebench.report_context import build_context
+
+    study, store, ids = data
+    pid = ids["acme"][0]
+    detail = json.loads(store.probe(pid)["detail"] or "{}")
+    store.db.execute("UPDATE probes SET detail = ? WHERE id = ?",
+                     (json.dumps({**detail, "message_text": "short"}), pid))
+    paths = export_tables(study, store, "csv", tmp_path / "out", now=NOW)
+    rows = {int(r["probe_id"]): r for r in read_csv(paths[0])}
+    assert rows[pid]["text_sent"] == "short"
+    assert rows[ids["acme"][1]]["text_sent"] == ""
+    for lang, words in (("de", "Kurzfassung des Szenarios"), ("en", "short version")):
+        ctx = build_context(study, store, NOW, language=lang, appendix="cards")
+        (card,) = [c for c in ctx["cards"] if c["probe_id"] == pid]
+        assert card["text_sent"] == "short"
+        html = render_html(study, store, now=NOW,
+                           options=ReportOptions(language=lang, appendix="cards"))
+        assert words in html
