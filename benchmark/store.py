@@ -60,11 +60,7 @@ class Store:
         self._unsynced: list[Path] | None = None
         self.db.row_factory = sqlite3.Row
         try:
-            self._check_schema()
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            apply_migrations(self.db)
+            self._prepare(timeout)
         except StoreError:
             self.db.close()
             raise
@@ -80,6 +76,29 @@ class Store:
         except sqlite3.DatabaseError as exc:
             self.db.close()
             raise StoreError(db_error_message(self.db_path, exc)) from None
+
+    def _prepare(self, timeout: float) -> None:
+        """Check the database, switch it to WAL and apply pending migrations. Switching the
+        journal mode can fail at once with "database is locked" (SQLite does not wait where
+        waiting could deadlock) while other processes open the same fresh study: that is
+        tried again until ``timeout``; every step is safe to repeat."""
+        deadline = time.monotonic() + timeout
+        pause = 0.02
+        while True:
+            try:
+                self._check_schema()
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=FULL")
+                self.db.execute("PRAGMA foreign_keys=ON")
+                apply_migrations(self.db)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                    raise
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
     def _check_schema(self) -> None:
         """Refuse (before changing anything) a database that is not a servicebench study,

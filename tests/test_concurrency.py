@@ -90,6 +90,49 @@ def test_the_lock_dies_with_its_process(tmp_path: Path) -> None:
         pass
 
 
+def test_opening_tries_again_where_sqlite_does_not_wait(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Switching a fresh study to WAL can fail at once with "database is locked" while other
+    processes open it too (SQLite skips its busy wait where waiting could deadlock; seen in
+    CI). Opening tries again instead of failing; other errors are not retried."""
+    import sqlite3
+
+    import servicebench.store as store_mod
+
+    real_connect = sqlite3.connect
+    failures = {"left": 2}
+
+    class Flaky:
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            object.__setattr__(self, "_c", conn)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._c, name)
+
+        def __setattr__(self, name: str, value: object) -> None:
+            setattr(self._c, name, value)
+
+        def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+            if "journal_mode" in sql and failures["left"]:
+                failures["left"] -= 1
+                raise sqlite3.OperationalError("database is locked")
+            return self._c.execute(sql, *args)
+
+    monkeypatch.setattr(store_mod.sqlite3, "connect",
+                        lambda *a, **kw: Flaky(real_connect(*a, **kw)))
+    store = Store(tmp_path, timeout=5)
+    assert failures["left"] == 0
+    assert [r["number"] for r in store.query("SELECT number FROM _migrations")] == [
+        n for n, _, _ in MIGRATIONS]
+    store.close()
+    failures["left"] = 1000  # locked for longer than the timeout: a clear error, in time
+    (tmp_path / "x").mkdir()
+    start = time.monotonic()
+    with pytest.raises(Exception, match="locked"):
+        Store(tmp_path / "x", timeout=0.3)
+    assert time.monotonic() - start < 5
+
+
 def test_fresh_study_opened_by_many_processes_at_once(tmp_path: Path) -> None:
     code = "import sys; from servicebench.store import Store; Store(sys.argv[1]).close()"
     for i in range(5):
