@@ -87,6 +87,14 @@ class ChannelEnv:
         self.log = log or logging.getLogger("servicebench")
         self.options = options or {}
 
+    def short_text(self, pc: ProbeContext) -> str:
+        """The scenario's short text rendered for this probe ('' where it has none): what
+        public posts say, and what a contact form gets whose message field is too small."""
+        short = pc.scenario.short or ""
+        if short and self.study is not None:
+            short = self.study.render(short, pc.persona, pc.company, pc.scenario).strip()
+        return short
+
 
 class Channel:
     """Base class. Subclasses set ``name`` and override what they support."""

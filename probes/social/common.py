@@ -188,10 +188,7 @@ def compose(env: ChannelEnv, pc: ProbeContext, mention: str, *, dm_possible: boo
         note = "direct messages are not possible here; posted publicly"
     if want_direct and tgt.dm and dm_possible:
         return Composed("direct", pc.body.strip(), mention)
-    short = pc.scenario.short or ""
-    if short:
-        short = env.study.render(short, pc.persona, pc.company, pc.scenario).strip()
-    text = short or pc.body.strip()
+    text = env.short_text(pc) or pc.body.strip()
     if mention.lower() not in text.lower():
         text = f"{mention} {text}"
     if max_chars is not None and length(text) > max_chars:

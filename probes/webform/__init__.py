@@ -139,13 +139,11 @@ class WebformChannel(Channel):
 
     def _input(self, pc: ProbeContext) -> FormInput:
         cfg = self._config(pc)
-        short = pc.scenario.short or ""
-        if short and self.env.study is not None:
-            short = self.env.study.render(short, pc.persona, pc.company, pc.scenario).strip()
         return FormInput(persona=pc.persona, subject=pc.subject, body=pc.body,
                          email=pc.reply_address, email_source="reply address (per probe)",
                          topic=pc.scenario.topic, overrides=dict(cfg.get("fields") or {}),
-                         success=cfg.get("success"), short=short, company=pc.company.id)
+                         success=cfg.get("success"), short=self.env.short_text(pc),
+                         company=pc.company.id)
 
     def preview(self, pc: ProbeContext) -> str:
         cfg = self._config(pc)

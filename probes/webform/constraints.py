@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from .fields import Decision, Field, FormInput
+from .kinds import KINDS, fold
 
 # fields that are never ours to fill, whatever they are marked as
 NOT_OURS = ("hidden", "honeypot", "captcha")
@@ -132,7 +133,7 @@ def _fit_message(d: Decision, fi: FormInput, out: Fitted) -> None:
     out.blockers.append(
         f"message field ({f.describe()}) takes {limit} characters, the scenario's text has "
         f"{n} and {what}; a cut question is not submitted: {todo}")
-    d.action, d.value = "leave", ""
+    d.action, d.value, d.blocked = "leave", "", True
     d.reason += f"; does not fit ({limit} characters, text has {n})"
 
 
@@ -159,13 +160,13 @@ def unfilled_required(decisions: list[Decision], fi: FormInput, url: str,
     for d in decisions:
         f = d.field
         if (f is None or d.action != "leave" or not f.required or d.kind in NOT_OURS
-                or f.control == "checkbox" or "does not fit" in d.reason):
+                or f.control == "checkbox" or d.blocked):
             continue
         cur = (now or {}).get(f.sid, f)
         if cur.hidden or cur.checked or (cur.value.strip() and cur.control != "combobox"):
             continue  # out of sight, or holding a value already (a preselected country)
         choice = f.control in ("select", "radio", "combobox")
-        if choice or d.kind not in _value_kinds():
+        if choice or d.kind not in KINDS:
             key = _slug(f.label or f.aria or f.placeholder or f.name or f.id or d.kind)
             spec: dict[str, str] = {"label": _label(f)} if _label(f) else {
                 "selector": f"[name='{f.name}']" if f.name else f.selector}
@@ -179,19 +180,13 @@ def unfilled_required(decisions: list[Decision], fi: FormInput, url: str,
     return out
 
 
-def _value_kinds() -> set[str]:
-    from .kinds import KINDS
-    return set(KINDS)
-
-
-def _label(f: object) -> str:
-    text = getattr(f, "label", "") or getattr(f, "aria", "") or getattr(f, "placeholder", "")
+def _label(f: Field) -> str:
+    text = f.label or f.aria or f.placeholder
     return " ".join(text.replace("*", " ").split())[:60].strip(" :")
 
 
 def _slug(text: str) -> str:
-    s = re.sub(r"[^a-z0-9]+", "_", text.lower().replace("ß", "ss").replace("ä", "ae")
-               .replace("ö", "oe").replace("ü", "ue")).strip("_")
+    s = re.sub(r"[^a-z0-9]+", "_", fold(text)).strip("_")
     return s[:30] or "field"
 
 
@@ -206,7 +201,7 @@ def message_text(decisions: list[Decision], current: str) -> str:
     for d in decisions:
         if d.kind != "message" or d.field is None:
             continue
-        if d.action == "leave" or "[NOT SUBMITTABLE" in d.reason:
+        if d.action == "leave" or d.blocked:
             return "none"
         return {"scenario short": "short", "study fields": "study fields"}.get(d.source, "full")
     return current

@@ -98,6 +98,7 @@ class Decision:
     option: dict[str, Any] | None = None
     source: str = ""
     reason: str = ""
+    blocked: bool = False  # must not be submitted as it is (see .constraints)
 
     def line(self) -> str:
         where = self.field.describe() if self.field else "?"

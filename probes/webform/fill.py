@@ -82,6 +82,7 @@ def apply(frame: Any, decisions: list[Decision], fi: FormInput, timeout_ms: int 
                 warnings.append(note)
         except Unfit as exc:
             (blockers if blockers is not None else warnings).append(str(exc))
+            d.blocked = True
             d.reason += " [NOT SUBMITTABLE: " + str(exc)[:160] + "]"
         except Exception as exc:  # noqa: BLE001 - report, go on with the other fields
             msg = f"{d.kind}: could not set {d.field.describe()}: {str(exc).splitlines()[0]}"
@@ -125,8 +126,6 @@ def _apply_one(frame: Any, d: Decision, fi: FormInput, timeout_ms: int,
         _choose_custom(frame, d, fi, timeout_ms, spec)
 
 
-VALUE_AND_BLUR_JS = """el => { const v = ('value' in el && typeof el.value === 'string')
-  ? el.value : null; el.dispatchEvent(new Event('blur')); return v; }"""
 # what the field holds and what its constraints say of it (the validity API; a value that
 # is missing is not judged here, nor a page's own setCustomValidity, which many pages set
 # until their blur handler runs), then leave it as a person would
